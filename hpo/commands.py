@@ -1,0 +1,209 @@
+"""Handlers of the `hpo` sub-commands: argument in, exit code out, messages on stdout/stderr."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+import yaml
+
+from hpo.spec import SpecError, StudySpec, load_study_spec, spec_to_dict
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def _load(path, args: argparse.Namespace | None = None) -> StudySpec | None:
+    """The study spec with any command-line overrides applied; None (and a message) if invalid."""
+    try:
+        spec = load_study_spec(path)
+    except SpecError as exc:
+        print(exc, file=sys.stderr)
+        return None
+    if args is None:
+        return spec
+    from hpo.runner import Overrides, apply_overrides
+
+    return apply_overrides(spec, Overrides(
+        n_trials=getattr(args, "n_trials", None), timeout=getattr(args, "timeout", None),
+        storage=getattr(args, "storage", None), tracking_uri=getattr(args, "tracking_uri", None),
+        output=getattr(args, "output", None)))
+
+
+def _existing_study(spec: StudySpec):
+    import optuna
+
+    from hpo.runner import open_study
+
+    try:
+        return open_study(spec, create=False)
+    except KeyError:
+        print(f"error: no study {spec.name!r} in {_safe(spec.optuna_storage_url)}; start it "
+              f"with: hpo run {spec.source}", file=sys.stderr)
+        return None
+    except optuna.exceptions.StorageInternalError as exc:
+        print(f"error: cannot open {_safe(spec.optuna_storage_url)}: {exc}", file=sys.stderr)
+        return None
+
+
+def _safe(url: str) -> str:
+    from storage import redact_url
+
+    return redact_url(url)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    spec = _load(args.study)
+    if spec is None:
+        return EXIT_BAD_INPUT
+    print(f"# {args.study}: valid. Resolved study (defaults filled in, paths absolute):")
+    print(yaml.safe_dump(spec_to_dict(spec), sort_keys=False, default_flow_style=None), end="")
+    return EXIT_OK
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from hpo.data import DataError
+    from hpo.starter import write_starter_study
+
+    try:
+        path = write_starter_study(args.data, out=args.out, model=args.model, name=args.name,
+                                   force=args.force)
+    except (DataError, FileExistsError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(f"wrote {path}; check it with: hpo validate {path}")
+    return EXIT_OK
+
+
+def cmd_prepare(args: argparse.Namespace) -> int:
+    from hpo.data import DataError, prepare_data
+
+    spec = _load(args.study)
+    if spec is None:
+        return EXIT_BAD_INPUT
+    try:
+        prepared = prepare_data(spec, force=args.force)
+    except DataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    state = "reused (input unchanged)" if prepared.reused else "written"
+    print((prepared.path / "report.txt").read_text(encoding="utf-8"), end="")
+    print(f"prepared splits {state}: {prepared.path}")
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from hpo.data import DataError
+    from hpo.runner import StudyRunError, run_study
+
+    spec = _load(args.study, args)
+    if spec is None:
+        return EXIT_BAD_INPUT
+    try:
+        study = run_study(spec)
+    except DataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except StudyRunError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print(f"\nstopped. The running trial was ended and recorded as failed; resume with: "
+              f"hpo run {args.study}", file=sys.stderr)
+        return 130
+    from hpo.reporting import format_status_table
+
+    print(format_status_table(study, spec.study.metric))
+    print(f"""
+Next:
+  hpo best {args.study}                      # the best trial and its parameters
+  hpo report {args.study}                    # plots and summary in {spec.output_dir / 'report'}
+  mlflow ui --backend-store-uri {_safe(spec.mlflow_tracking_uri)}   # compare runs side by side""")
+    return EXIT_OK
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from hpo.reporting import format_status_table
+
+    spec = _load(args.study, args)
+    study = spec and _existing_study(spec)
+    if study is None:
+        return EXIT_BAD_INPUT
+    print(format_status_table(study, spec.study.metric))
+    return EXIT_OK
+
+
+def cmd_best(args: argparse.Namespace) -> int:
+    import json
+
+    from hpo.reporting import best_trial_summary
+
+    spec = _load(args.study, args)
+    study = spec and _existing_study(spec)
+    if study is None:
+        return EXIT_BAD_INPUT
+    try:
+        best = best_trial_summary(study)
+    except LookupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    if args.json:
+        print(json.dumps(best, indent=2, default=str))
+    else:
+        print(f"best trial {best['number']}: {spec.study.metric} = {best['value']:.4f}")
+        for key, value in best["params"].items():
+            print(f"  {key}: {value}")
+        if best.get("mlflow_run_id"):
+            print(f"  MLflow run: {best['mlflow_run_id']}")
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from hpo.reporting import format_summary, write_report
+
+    spec = _load(args.study, args)
+    study = spec and _existing_study(spec)
+    if study is None:
+        return EXIT_BAD_INPUT
+    out_dir = spec.output_dir / "report"
+    summary = write_report(study, out_dir, spec.study.metric)
+    run_id = study.user_attrs.get("mlflow_study_run_id")
+    if run_id:
+        from hpo.tracking import StudyTracker
+
+        StudyTracker(spec.mlflow_tracking_uri, spec.name).log_study_artifacts(run_id, out_dir)
+    print(format_summary(summary), end="")
+    print(f"report written to {out_dir}")
+    return EXIT_OK
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    import shutil
+    import subprocess
+
+    spec = _load(args.study, args)
+    if spec is None:
+        return EXIT_BAD_INPUT
+    exe = shutil.which("optuna-dashboard")
+    if exe is None:
+        print("error: optuna-dashboard is not installed; pip install 'dnahpo[dashboard]'",
+              file=sys.stderr)
+        return EXIT_FAILED
+    print(f"optuna-dashboard on http://{args.host}:{args.port} (Ctrl-C to stop)")
+    return subprocess.call([exe, spec.optuna_storage_url, "--host", args.host,
+                            "--port", str(args.port)])
+
+
+def cmd_promote(args: argparse.Namespace) -> int:
+    from hpo.promotion import PromotionError, describe, promote
+
+    spec = _load(args.study, args)
+    if spec is None:
+        return EXIT_BAD_INPUT
+    if _existing_study(spec) is None:
+        return EXIT_BAD_INPUT
+    try:
+        result = promote(spec, top_k=args.top_k, seeds=args.seeds)
+    except PromotionError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(describe(result, spec))
+    return EXIT_OK

@@ -1,0 +1,81 @@
+"""The registered model: a pyfunc that takes DNA sequences and returns labels and probabilities.
+
+It carries the fine-tuned adapter (or the fully fine-tuned weights), the tokenizer and the label
+names, and *names* its base model. A hub base is fetched by transformers on load (id and
+revision are recorded), so registered versions stay megabytes, not gigabytes; a base that is a
+local folder is carried along, because a path on the training machine means nothing elsewhere.
+
+    model = mlflow.pyfunc.load_model("models:/dnahpo-demo@champion")
+    model.predict(["ACGT..."])   # DataFrame: label, probability, p_<label> per class
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import mlflow.pyfunc
+
+
+def _as_sequences(model_input: Any) -> list[str]:
+    import pandas as pd
+
+    if isinstance(model_input, pd.DataFrame):
+        column = "sequence" if "sequence" in model_input.columns else model_input.columns[0]
+        return [str(s) for s in model_input[column]]
+    if isinstance(model_input, str):
+        return [model_input]
+    return [str(s) for s in model_input]
+
+
+class DnaSequenceClassifier(mlflow.pyfunc.PythonModel):
+    """Base model + adapter + tokenizer, predicting a label and class probabilities per read."""
+
+    def load_context(self, context: Any) -> None:
+        import torch
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        meta = json.loads(Path(context.artifacts["meta"]).read_text())
+        self.labels: list[str] = meta["labels"]
+        self.max_length: int = meta["max_length"]
+        weights = Path(context.artifacts["weights"])
+        base = context.artifacts.get("base") or meta["base_model"]
+        self.tokenizer = AutoTokenizer.from_pretrained(weights)
+        kwargs = {"num_labels": len(self.labels),
+                  "id2label": dict(enumerate(self.labels)),
+                  "label2id": {name: i for i, name in enumerate(self.labels)},
+                  "trust_remote_code": meta.get("trust_remote_code", False)}
+        if (weights / "adapter_config.json").exists():
+            from peft import PeftModel
+
+            revision = None if context.artifacts.get("base") else meta.get("base_revision")
+            model = AutoModelForSequenceClassification.from_pretrained(
+                base, revision=revision, **kwargs)
+            if model.config.pad_token_id is None:
+                model.config.pad_token_id = self.tokenizer.pad_token_id
+            model = PeftModel.from_pretrained(model, weights)
+        else:  # full fine-tuning: the weights are the whole model
+            model = AutoModelForSequenceClassification.from_pretrained(weights, **kwargs)
+        self.model = model.eval()
+        self.torch = torch
+
+    def predict(self, context: Any, model_input: Any, params: dict[str, Any] | None = None):
+        import pandas as pd
+
+        sequences = [s.upper().replace("U", "T") for s in _as_sequences(model_input)]
+        batch_size = int((params or {}).get("batch_size", 64))
+        probabilities = []
+        with self.torch.no_grad():
+            for start in range(0, len(sequences), batch_size):
+                enc = self.tokenizer(sequences[start:start + batch_size], padding=True,
+                                     truncation=True, max_length=self.max_length,
+                                     return_tensors="pt")
+                logits = self.model(**enc).logits
+                probabilities.append(self.torch.softmax(logits.float(), dim=-1))
+        probs = (self.torch.cat(probabilities) if probabilities
+                 else self.torch.zeros((0, len(self.labels)))).numpy()
+        frame = pd.DataFrame({"label": [self.labels[i] for i in probs.argmax(axis=1)],
+                              "probability": probs.max(axis=1) if len(probs) else []})
+        for i, name in enumerate(self.labels):
+            frame[f"p_{name}"] = probs[:, i]
+        return frame
