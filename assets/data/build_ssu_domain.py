@@ -462,6 +462,11 @@ def sha256_file(path: str) -> str:
     return h.hexdigest()
 
 
+def content_sha256(path: str) -> str:
+    with gzip.open(path, "rb") as fh:
+        return hashlib.sha256(fh.read()).hexdigest()
+
+
 def build(outdir: str, db: str) -> dict:
     molecules, pool_stats = read_pool(db)
     rows, stats = build_rows(molecules)
@@ -500,12 +505,18 @@ def main(argv: list[str] | None = None) -> int:
                 same = new == old
                 ok &= same
                 print(f"{'OK  ' if same else 'DIFF'} {name}: shipped {old} rebuilt {new}")
+                if not same and name == OUT_TSV and old != "<missing>":
+                    # Tell a content change apart from a different zlib producing other bytes.
+                    c_old, c_new = (content_sha256(os.path.join(d, name)) for d in (HERE, tmp))
+                    print(f"     uncompressed content: shipped {c_old} rebuilt {c_new} "
+                          f"({'identical: only the gzip encoding differs' if c_old == c_new else 'DIFFERENT'})")
         return 0 if ok else 1
 
     os.makedirs(args.outdir, exist_ok=True)
     stats = build(args.outdir, args.db)
     print(json.dumps(stats, indent=2, sort_keys=True))
-    print(f"sha256 {OUT_TSV}: {sha256_file(os.path.join(args.outdir, OUT_TSV))}")
+    out = os.path.join(args.outdir, OUT_TSV)
+    print(f"sha256 {OUT_TSV}: {sha256_file(out)} (uncompressed content: {content_sha256(out)})")
     return 0
 
 
