@@ -115,7 +115,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"""
 Next:
   hpo best {args.study}                      # the best trial and its parameters
-  hpo report {args.study}                    # plots and summary in {spec.output_dir / 'report'}
+  hpo report {args.study}                    # plots and summary in {spec.report_dir}
   mlflow ui --backend-store-uri {_safe(spec.mlflow_tracking_uri)}   # compare runs side by side""")
     return EXIT_OK
 
@@ -163,7 +163,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     study = spec and _existing_study(spec)
     if study is None:
         return EXIT_BAD_INPUT
-    out_dir = spec.output_dir / "report"
+    out_dir = spec.report_dir
     summary = write_report(study, out_dir, spec.study.metric)
     run_id = study.user_attrs.get("mlflow_study_run_id")
     if run_id:

@@ -17,8 +17,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-# Trainer exit codes (docs/architecture.md); anything else is a failure.
-EXIT_COMPLETED, EXIT_FAILED, EXIT_BAD_TRIAL, EXIT_PRUNED = 0, 1, 2, 75
+from trainers.errors import EXIT_COMPLETED, EXIT_FAILED, EXIT_INVALID, EXIT_PRUNED
+from trainers.launch import accelerate_command
+
+EXIT_BAD_TRIAL = EXIT_INVALID
+__all__ = ["EXIT_BAD_TRIAL", "EXIT_COMPLETED", "EXIT_FAILED", "EXIT_PRUNED", "LaunchResult",
+           "accelerate_command", "launch_trial", "stop_process_group"]
 
 
 @dataclass
@@ -34,20 +38,6 @@ class LaunchResult:
         except OSError:
             return ""
         return "\n".join(text.splitlines()[-lines:])
-
-
-def accelerate_command(trial_file: Path, processes: int = 1, mixed_precision: str = "no",
-                       use_cpu: bool | None = None) -> list[str]:
-    """``accelerate launch`` through the running interpreter (the same environment's accelerate)."""
-    cmd = [sys.executable, "-m", "accelerate.commands.launch",
-           "--num_machines", "1", "--num_processes", str(processes),
-           "--mixed_precision", mixed_precision, "--dynamo_backend", "no"]
-    if processes > 1:
-        cmd.append("--multi_gpu")  # several processes: DDP (NCCL on GPUs, gloo on CPUs)
-    if use_cpu:
-        cmd.append("--cpu")
-    cmd += ["-m", "trainers.finetune", str(trial_file)]
-    return cmd
 
 
 def _die_with_parent() -> None:  # runs in the child between fork and exec

@@ -18,6 +18,7 @@ import optuna
 from hpo.launcher import (EXIT_BAD_TRIAL, EXIT_COMPLETED, EXIT_PRUNED, LaunchResult,
                           accelerate_command, launch_trial)
 from hpo.params import suggest_params
+from trainers.launch import exit_code_from_result
 from hpo.spec import StudySpec
 from hpo.tracking import TAG_PRUNED_AT, StudyTracker
 from hpo.trial_files import build_trial_file, write_json_atomic
@@ -28,6 +29,7 @@ log = logging.getLogger("hpo.objective")
 ATTR_PARAMS, ATTR_RUN_ID, ATTR_STATE = "params", "mlflow_run_id", "outcome"
 ATTR_PRUNED_AT, ATTR_REASON, ATTR_LOG_TAIL = "pruned_at_step", "fail_reason", "log_tail"
 ATTR_DIR, ATTR_BASELINE = "trial_dir", "baseline"
+ATTR_EXAMPLES, ATTR_PLANNED = "examples_seen", "examples_planned"
 
 
 class TrialFailed(Exception):
@@ -53,6 +55,8 @@ class TrialOutcome:
     reason: str | None = None  # why it failed
     tags: dict[str, Any] = field(default_factory=dict)
     best_metrics: dict[str, float] = field(default_factory=dict)
+    examples_seen: int | None = None  # training examples this trial consumed
+    examples_planned: int | None = None  # ... and what running to the last epoch would have
 
 
 class Objective:
@@ -77,12 +81,11 @@ class Objective:
                 output_dir=trial_dir, params=params,
                 tracking_uri=ctx.tracker.tracking_uri if ctx.tracker else None,
                 mlflow_run_id=run_id))
-            cmd = accelerate_command(trial_file, spec.training.processes,
-                                     spec.training.mixed_precision)
+            cmd = accelerate_command(trial_file, spec.training.processes)
             log.info("trial %d: %s", trial.number, _short(params))
             launched = launch_trial(cmd, trial_dir / "trainer.log", spec.training.trial_timeout,
                                     on_tick=(lambda: ctx.on_tick(trial)) if ctx.on_tick else None)
-            outcome = interpret(launched, trial_dir)
+            outcome = interpret(launched, trial_dir, params["epochs"])
         except KeyboardInterrupt:
             outcome = TrialOutcome("failed", reason="interrupted (Ctrl-C)")
             raise
@@ -97,6 +100,8 @@ class Objective:
     def _record(self, trial: optuna.trial.Trial, outcome: TrialOutcome, run_id: str | None,
                 trial_dir: Path) -> None:
         trial.set_user_attr(ATTR_STATE, outcome.state)
+        trial.set_user_attr(ATTR_EXAMPLES, outcome.examples_seen)
+        trial.set_user_attr(ATTR_PLANNED, outcome.examples_planned)
         if outcome.state == "pruned":
             trial.set_user_attr(ATTR_PRUNED_AT, outcome.tags.get(TAG_PRUNED_AT))
         if outcome.state == "failed":
@@ -110,27 +115,43 @@ class Objective:
                                            outcome.best_metrics)
 
 
-def interpret(launched: LaunchResult, trial_dir: Path) -> TrialOutcome:
-    """Map the trainer's exit code and result.json to an outcome."""
+def interpret(launched: LaunchResult, trial_dir: Path, epochs: int | None = None) -> TrialOutcome:
+    """Map the trainer's outcome to Optuna's: result.json first, the exit code as a fallback.
+
+    ``accelerate launch`` turns every non-zero exit of its workers into 1, so the trainer's own
+    code (docs/architecture.md) is recovered from the result.json it writes before exiting.
+    """
     result = _read_result(trial_dir / "result.json")
     best = {k: v for k, v in (result.get("best_metrics") or {}).items()
             if isinstance(v, (int, float)) and not isinstance(v, bool)}
     if launched.timed_out:
         return TrialOutcome("failed", reason=f"timeout after {launched.duration:.0f} s",
                             best_metrics=best)
-    if launched.exit_code == EXIT_COMPLETED:
+    outcome = _interpret(result, launched, best)
+    outcome.examples_seen = result.get("examples_seen")
+    if result.get("n_train_balanced") is not None and epochs is not None:
+        outcome.examples_planned = int(result["n_train_balanced"]) * int(epochs)
+    return outcome
+
+
+def _interpret(result: dict[str, Any], launched: LaunchResult, best: dict[str, float]) -> TrialOutcome:
+    code = exit_code_from_result(result or None, launched.exit_code)
+    if code == EXIT_COMPLETED:
         value = result.get("value")
         if not isinstance(value, (int, float)) or math.isnan(value):
             return TrialOutcome("failed", reason=f"completed without a valid value: {value!r}")
         return TrialOutcome("completed", float(value), tags={"dnahpo.best_step": result.get(
             "best_step")}, best_metrics=best)
-    if launched.exit_code == EXIT_PRUNED:
+    if code == EXIT_PRUNED:
         return TrialOutcome("pruned", tags={TAG_PRUNED_AT: result.get("pruned_at_step")},
                             best_metrics=best)
-    if launched.exit_code == EXIT_BAD_TRIAL:
-        return TrialOutcome("failed", reason="bad trial file or data: " + (
-            result.get("reason") or "see the log"))
-    return TrialOutcome("failed", reason=result.get("reason") or
+    detail = result.get("message") or result.get("reason")
+    if code == EXIT_BAD_TRIAL:
+        return TrialOutcome("failed", reason=f"bad trial file or data: {detail or 'see the log'}")
+    reason = result.get("reason")
+    if reason and result.get("message"):
+        reason = f"{reason}: {result['message']}"
+    return TrialOutcome("failed", reason=reason or
                         f"trainer exited with code {launched.exit_code}", best_metrics=best)
 
 

@@ -41,7 +41,8 @@ def searched_baseline(search: SearchSpec) -> dict[str, Any]:
     """The baseline as Optuna parameters to enqueue: only the dimensions that are searched.
 
     A baseline value outside a searched range is still enqueued (Optuna accepts it with a
-    warning), because the point of trial 0 is to measure the field's default as it is.
+    warning), because the point of trial 0 is to measure the field's default as it is. A value
+    missing from a categorical choice cannot be enqueued; that dimension is sampled instead.
     """
     baseline = dict(BASELINE)
     baseline["lora_alpha"] = 2 * baseline["lora_rank"]
@@ -51,10 +52,15 @@ def searched_baseline(search: SearchSpec) -> dict[str, Any]:
             continue
         if name in ("lora_alpha", "lora_dropout") and baseline["lora_rank"] == 0:
             continue
-        if not dim.contains(baseline[name]):
-            log.warning("the baseline %s=%r lies outside the searched space %s; trial 0 uses it "
+        if dim.contains(baseline[name]):
+            enqueue[name] = baseline[name]
+        elif dim.kind == "categorical":
+            log.warning("the baseline %s=%r is not among the choices %s; trial 0 samples it",
+                        name, baseline[name], list(dim.choices))
+        else:
+            log.warning("the baseline %s=%r lies outside the searched range %s; trial 0 uses it "
                         "anyway", name, baseline[name], dim.to_plain())
-        enqueue[name] = baseline[name]
+            enqueue[name] = baseline[name]
     return enqueue
 
 

@@ -103,11 +103,12 @@ def log_pyfunc_model(client: MlflowClient, run_id: str, spec: StudySpec, trial_d
                   **{f"p_{name}": [0.0] for name in labels}}
         import pandas as pd
 
-        signature = infer_signature(pd.DataFrame({"sequence": example}), pd.DataFrame(output))
+        # An unnamed string column: `predict(["ACGT..."])` works as well as a DataFrame.
+        signature = infer_signature(example, pd.DataFrame(output))
         with mlflow.start_run(run_id=run_id):
             info = mlflow.pyfunc.log_model(
                 name="model", python_model=DnaSequenceClassifier(), artifacts=artifacts,
-                signature=signature, input_example=pd.DataFrame({"sequence": example}))
+                signature=signature, input_example=example)
     return info.model_uri
 
 
@@ -144,8 +145,8 @@ def promote(spec: StudySpec, top_k: int = 1, seeds: list[int] | None = None) -> 
                                                      data_dir)
     else:
         chosen = candidates[0]
-        trial_dir = Path(chosen.user_attrs.get("trial_dir", spec.output_dir / "trials" /
-                                               f"{chosen.number:05d}"))
+        trial_dir = Path(chosen.user_attrs.get("trial_dir",
+                                               spec.trials_dir / f"{chosen.number:05d}"))
     metric = spec.study.metric
     tracker = StudyTracker(spec.mlflow_tracking_uri, spec.name,
                            artifact_root=spec.output_dir / "mlartifacts")

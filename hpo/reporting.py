@@ -13,7 +13,8 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from hpo.objective import ATTR_BASELINE, ATTR_PARAMS, ATTR_PRUNED_AT, ATTR_REASON, ATTR_RUN_ID
+from hpo.objective import (ATTR_BASELINE, ATTR_EXAMPLES, ATTR_PARAMS, ATTR_PLANNED,
+                           ATTR_PRUNED_AT, ATTR_REASON, ATTR_RUN_ID)
 
 log = logging.getLogger("hpo.reporting")
 
@@ -74,29 +75,18 @@ def best_trial_summary(study: optuna.Study) -> dict[str, Any]:
 
 
 def pruning_savings(study: optuna.Study) -> dict[str, Any]:
-    """Training examples spent, and what pruned trials would have cost had they run to the end.
-
-    A pruned trial's full cost is estimated by the longest completed trial with the same number
-    of epochs (examples seen), falling back to the longest completed trial.
-    """
+    """Training examples spent, and what pruned trials would have cost had they run to the end
+    (their planned epochs over their balanced training split)."""
     trials = study.get_trials(deepcopy=False)
-    completed = [t for t in trials if t.state == TrialState.COMPLETE]
     spent = sum(_examples(t) for t in trials)
-    full = max((_examples(t) for t in completed), default=0)
-    would_have = 0
-    for t in trials:
-        if t.state == TrialState.PRUNED:
-            epochs = (t.user_attrs.get(ATTR_PARAMS) or {}).get("epochs")
-            same = [_examples(c) for c in completed
-                    if (c.user_attrs.get(ATTR_PARAMS) or {}).get("epochs") == epochs]
-            would_have += max(max(same, default=full) - _examples(t), 0)
-    return {"examples_spent": spent, "examples_saved_by_pruning": would_have,
-            "saved_fraction": would_have / (spent + would_have) if spent + would_have else 0.0}
+    saved = sum(max(int(t.user_attrs.get(ATTR_PLANNED) or 0) - _examples(t), 0)
+                for t in trials if t.state == TrialState.PRUNED)
+    return {"examples_spent": spent, "examples_saved_by_pruning": saved,
+            "saved_fraction": saved / (spent + saved) if spent + saved else 0.0}
 
 
 def _examples(t: FrozenTrial) -> int:
-    steps = list(t.intermediate_values)
-    return int(t.user_attrs.get("examples_seen") or (max(steps) if steps else 0))
+    return int(t.user_attrs.get(ATTR_EXAMPLES) or 0)
 
 
 def write_report(study: optuna.Study, out_dir: Path, metric: str) -> dict[str, Any]:

@@ -6,15 +6,14 @@ best mean. The chosen trial's own model is then promoted.
 """
 from __future__ import annotations
 
-import json
 import statistics
 from pathlib import Path
 from typing import Any
 
 import optuna
 
-from hpo.launcher import EXIT_COMPLETED, accelerate_command, launch_trial
-from hpo.objective import ATTR_PARAMS
+from hpo.launcher import accelerate_command, launch_trial
+from hpo.objective import ATTR_PARAMS, interpret
 from hpo.spec import StudySpec
 from hpo.trial_files import build_trial_file, write_json_atomic
 
@@ -22,7 +21,7 @@ from hpo.trial_files import build_trial_file, write_json_atomic
 def pick_by_seeds(spec: StudySpec, study: optuna.Study, candidates: list[optuna.trial.FrozenTrial],
                   seeds: list[int], data_dir: Path):
     per_trial: dict[int, dict[str, Any]] = {}
-    root = spec.output_dir / "reseeding"
+    root = spec.output_dir / "reseeding" / spec.name
     for trial in candidates:
         values = []
         for seed in seeds:
@@ -35,11 +34,11 @@ def pick_by_seeds(spec: StudySpec, study: optuna.Study, candidates: list[optuna.
             payload["optuna"] = None  # a stand-alone run: no reporting, no pruning
             payload["training"]["seed"] = seed
             trial_file = write_json_atomic(run_dir / "trial.json", payload)
-            launched = launch_trial(accelerate_command(trial_file, spec.training.processes,
-                                                       spec.training.mixed_precision),
+            launched = launch_trial(accelerate_command(trial_file, spec.training.processes),
                                     run_dir / "trainer.log", spec.training.trial_timeout)
-            if launched.exit_code == EXIT_COMPLETED:
-                values.append(json.loads((run_dir / "result.json").read_text())["value"])
+            outcome = interpret(launched, run_dir)
+            if outcome.state == "completed":
+                values.append(outcome.value)
         if values:
             per_trial[trial.number] = {
                 "seeds": seeds, "values": values, "mean": statistics.fmean(values),
@@ -49,8 +48,8 @@ def pick_by_seeds(spec: StudySpec, study: optuna.Study, candidates: list[optuna.
     maximize = spec.study.resolved_direction == "maximize"
     best_number = (max if maximize else min)(per_trial, key=lambda n: per_trial[n]["mean"])
     chosen = next(t for t in candidates if t.number == best_number)
-    trial_dir = Path(chosen.user_attrs.get("trial_dir", spec.output_dir / "trials" /
-                                           f"{chosen.number:05d}"))
+    trial_dir = Path(chosen.user_attrs.get("trial_dir",
+                                           spec.trials_dir / f"{chosen.number:05d}"))
     selection = {"candidates": [t.number for t in candidates], "per_trial": per_trial,
                  "chosen": best_number}
     return chosen, trial_dir, selection

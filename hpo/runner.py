@@ -95,11 +95,11 @@ def run_study(spec: StudySpec) -> optuna.Study:
     progress = StudyProgress(study, spec.study.metric, spec.study.n_trials, spec.study.timeout)
     objective = Objective(TrialContext(
         spec=spec, storage_url=spec.optuna_storage_url, pruner=pruner, data_dir=prepared.path,
-        trials_dir=spec.output_dir / "trials", tracker=tracker, study_run_id=study_run_id,
+        trials_dir=spec.trials_dir, tracker=tracker, study_run_id=study_run_id,
         on_tick=progress.on_tick))
     status = "KILLED"
     try:
-        _optimize_until_budget(study, spec, objective, progress)
+        _optimize_until_budget(study, spec, objective, progress, tracker)
         status = "FINISHED"
     finally:
         tracker.end_study_run(study_run_id, status)
@@ -107,13 +107,15 @@ def run_study(spec: StudySpec) -> optuna.Study:
 
 
 def _optimize_until_budget(study: optuna.Study, spec: StudySpec, objective: Objective,
-                           progress: StudyProgress) -> None:
+                           progress: StudyProgress, tracker: StudyTracker) -> None:
     started = time.monotonic()
     budget, timeout = spec.study.n_trials, spec.study.timeout
     failures_in_a_row = 0
     while True:
-        if study._storage.is_heartbeat_enabled():
-            optuna.storages.fail_stale_trials(study)  # a dead worker's trial: failed, retried
+        # A dead worker's trial: failed once its heartbeat is stale (a no-op without heartbeats),
+        # retried by the storage's callback, and its MLflow run closed.
+        optuna.storages.fail_stale_trials(study)
+        tracker.close_orphaned_trial_runs(study.get_trials(deepcopy=False))
         counts = progress.counts()
         done = counts["completed"] + counts["pruned"]
         if budget is not None and done >= budget:
@@ -133,7 +135,7 @@ def _optimize_until_budget(study: optuna.Study, spec: StudySpec, objective: Obje
         if failures_in_a_row >= spec.study.max_consecutive_failures:
             raise StudyRunError(f"{failures_in_a_row} trials failed in a row; see `hpo status "
                                 f"{spec.source or spec.name}` and the trial logs under "
-                                f"{spec.output_dir / 'trials'}")
+                                f"{spec.trials_dir}")
 
 
 def _waiting(study: optuna.Study) -> bool:

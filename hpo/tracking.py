@@ -127,6 +127,24 @@ class StudyTracker:
         if model_dir.is_dir():
             self.client.log_artifacts(run_id, str(model_dir), "model")
 
+    def close_orphaned_trial_runs(self, trials: list[Any]) -> int:
+        """Mark FAILED the runs of trials whose worker died (no outcome recorded); returns count.
+
+        Such a trial is failed by Optuna's heartbeat check; its run would otherwise stay RUNNING.
+        """
+        closed = 0
+        for t in trials:
+            run_id = t.user_attrs.get("mlflow_run_id")
+            if t.state.name != "FAIL" or not run_id or "outcome" in t.user_attrs:
+                continue
+            if self.client.get_run(run_id).info.status == "RUNNING":
+                self.client.set_tag(run_id, TAG_STATE, "failed")
+                self.client.set_tag(run_id, "dnahpo.fail_reason",
+                                    "worker died: no heartbeat within the grace period")
+                self.client.set_terminated(run_id, status="FAILED")
+                closed += 1
+        return closed
+
     def log_study_artifacts(self, run_id: str, folder: Path, artifact_path: str = "report") -> None:
         self.client.log_artifacts(run_id, str(folder), artifact_path)
 

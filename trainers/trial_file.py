@@ -69,9 +69,17 @@ class Params:
     balancing: Literal[BALANCING]
     lora_rank: int = field(metadata=bounds(ge=0))  # 0 = full fine-tuning
     lora_alpha: float | None = field(metadata=bounds(gt=0))  # null = 2 x rank
-    lora_dropout: float = field(metadata=bounds(ge=0, lt=1))
+    lora_dropout: float | None = field(metadata=bounds(ge=0, lt=1))  # null only when rank is 0
     warmup_ratio: float = field(metadata=bounds(ge=0, lt=1))
     epochs: int = field(metadata=bounds(ge=1))
+
+    def check(self) -> list[tuple[str, str]]:
+        # The orchestrator writes null alpha and dropout for full fine-tuning (they mean nothing
+        # there); under LoRA a dropout must be given.
+        if self.lora_rank > 0 and self.lora_dropout is None:
+            return [("lora_dropout", f"expected a number when lora_rank > 0 "
+                                     f"(lora_rank={self.lora_rank}), got null")]
+        return []
 
     @property
     def resolved_lora_alpha(self) -> float:

@@ -241,7 +241,7 @@ def plot_curve(rows, path):
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--steps", type=int, default=2400)
+    p.add_argument("--steps", type=int, default=5000)
     p.add_argument("--out", default=str(C.DEFAULT_MODEL_DIR))
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N | mps")

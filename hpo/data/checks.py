@@ -18,15 +18,21 @@ def smallest_stratum(split: SplitSpec) -> int:
     return math.ceil(1 / smallest - 1e-9)
 
 
-def check_splittable(table: ReadTable, split: SplitSpec, stage: str) -> None:
+def check_splittable(table: ReadTable, split: SplitSpec, stage: str, why: str = "") -> None:
     """Raise ``DataError`` unless ``table`` has two classes, each large enough to stratify.
 
-    ``stage`` ("in the file", "after cleaning") says in the message which reads were counted.
+    ``stage`` ("in the file", "after cleaning") says in the message which reads were counted;
+    ``why`` is appended to it (e.g. what cleaning removed).
     """
     counts = table.label_counts()
     fractions = f"{split.train:g}/{split.validation:g}/{split.test:g}"
+    stage = f"{stage}{why}"
+    if not counts:
+        raise DataError(f"no reads left {stage}; expected at least two labels to learn from",
+                        table.source)
     if len(counts) < 2:
-        only = ", ".join(f"{name!r} ({n} reads)" for name, n in counts.items()) or "none"
+        only = ", ".join(f"{name!r} ({n} read{'s' if n != 1 else ''})"
+                         for name, n in counts.items())
         raise DataError(f"only one class {stage}: {only}; expected at least two labels to "
                         f"learn from", table.source)
     needed = smallest_stratum(split)

@@ -51,6 +51,9 @@ class CleaningResult:
     modified: dict[str, int] = field(default_factory=lambda: {"normalized": 0,
                                                                "adapter_trimmed": 0})
     skipped: dict[str, str] = field(default_factory=dict)  # rule -> why it did not apply
+    # min(seq, revcomp(seq)) of each kept read when the duplicate rule computed it, so that
+    # the cross-split check after splitting need not compute it again.
+    canonical_keys: list[str] | None = None
 
 
 class _Survivors:
@@ -82,7 +85,8 @@ def clean_reads(table: ReadTable, clean: CleanSpec) -> CleaningResult:
     sequences = table.sequences
     if clean.normalize:
         sequences = _normalised(sequences)
-        result.modified["normalized"] = sum(map(operator.ne, sequences, table.sequences))
+        if sequences is not table.sequences:
+            result.modified["normalized"] = sum(map(operator.ne, sequences, table.sequences))
     reads = _Survivors(table, sequences)
     removed = result.removed
 
@@ -90,15 +94,7 @@ def clean_reads(table: ReadTable, clean: CleanSpec) -> CleaningResult:
     _check_alphabet(table, reads.sequences, invalid, clean)
     removed["invalid_characters"] = reads.drop(invalid)
 
-    matcher = adapter_matcher(clean)
-    was_trimmed = np.zeros(len(reads.sequences), dtype=bool)
-    if matcher is not None:
-        reads.sequences, reads.qualities, trimmed = trim_adapters(
-            reads.sequences, reads.qualities, matcher)
-        was_trimmed[trimmed] = True
-        result.modified["adapter_trimmed"] = len(trimmed)
-    else:
-        result.skipped["adapter_trimming"] = "no adapters configured"
+    was_trimmed = _trim_adapters(reads, clean, result)
 
     lengths = lengths_of(reads.sequences)
     short = lengths < clean.min_length
@@ -110,7 +106,8 @@ def clean_reads(table: ReadTable, clean: CleanSpec) -> CleaningResult:
 
     n_counts = np.fromiter(map(operator.methodcaller("count", "N"), reads.sequences),
                            dtype=np.int64, count=len(reads.sequences))
-    removed["too_many_n"] = reads.drop(n_counts > clean.max_n_fraction * lengths_of(reads.sequences))
+    too_many_n = n_counts > clean.max_n_fraction * lengths_of(reads.sequences)
+    removed["too_many_n"] = reads.drop(too_many_n)
 
     if clean.max_dust_score is not None:
         # prinseq compares the truncated score: `int(score) > threshold`.
@@ -126,18 +123,9 @@ def clean_reads(table: ReadTable, clean: CleanSpec) -> CleaningResult:
                                          else f"{table.format.upper()} has no base qualities")
 
     if clean.deduplicate or clean.drop_label_conflicts:
-        marks = mark_duplicates(reads.sequences, reads.labels,
-                                reverse_complement=clean.reverse_complement_duplicates)
-        conflict = marks.label_conflict if clean.drop_label_conflicts else np.zeros_like(marks.duplicate)
-        if clean.deduplicate:
-            removed["duplicate"] = int((marks.duplicate & ~conflict).sum())
-            removed["reverse_complement_duplicate"] = int(
-                (marks.reverse_complement_duplicate & ~conflict).sum())
-            drop = marks.duplicate | marks.reverse_complement_duplicate | conflict
-        else:
-            drop = conflict
-        removed["label_conflict"] = int(conflict.sum())
-        reads.drop(drop)
+        _drop_duplicates(reads, clean, result)
+    else:
+        result.skipped["duplicates"] = "deduplicate and drop_label_conflicts are off"
 
     kept = table.take(reads.index)
     result.table = replace(kept, sequences=reads.sequences, qualities=reads.qualities)
@@ -146,11 +134,47 @@ def clean_reads(table: ReadTable, clean: CleanSpec) -> CleaningResult:
     return result
 
 
+def _trim_adapters(reads: _Survivors, clean: CleanSpec, result: CleaningResult) -> np.ndarray:
+    """Trim in place; returns which reads were trimmed (to tell apart why a read is short)."""
+    was_trimmed = np.zeros(len(reads.sequences), dtype=bool)
+    matcher = adapter_matcher(clean)
+    if matcher is None:
+        result.skipped["adapter_trimming"] = "no adapters configured"
+        return was_trimmed
+    reads.sequences, reads.qualities, trimmed = trim_adapters(reads.sequences, reads.qualities,
+                                                              matcher)
+    was_trimmed[trimmed] = True
+    result.modified["adapter_trimmed"] = len(trimmed)
+    return was_trimmed
+
+
+def _drop_duplicates(reads: _Survivors, clean: CleanSpec, result: CleaningResult) -> None:
+    marks = mark_duplicates(reads.sequences, reads.labels,
+                            reverse_complement=clean.reverse_complement_duplicates)
+    conflict = (marks.label_conflict if clean.drop_label_conflicts
+                else np.zeros_like(marks.duplicate))
+    drop = conflict
+    if clean.deduplicate:
+        result.removed["duplicate"] = int((marks.duplicate & ~conflict).sum())
+        result.removed["reverse_complement_duplicate"] = int(
+            (marks.reverse_complement_duplicate & ~conflict).sum())
+        drop = marks.duplicate | marks.reverse_complement_duplicate | conflict
+    result.removed["label_conflict"] = int(conflict.sum())
+    kept_positions = np.flatnonzero(~drop).tolist()
+    reads.drop(drop)
+    if clean.reverse_complement_duplicates:
+        result.canonical_keys = list(map(marks.keys.__getitem__, kept_positions))
+
+
 def _normalised(sequences: list[str]) -> list[str]:
     """Uppercase with U -> T, done on all reads joined (one C call instead of two per read)."""
-    joined = "\n".join(sequences).upper().replace("U", "T").split("\n")
-    if len(joined) == len(sequences):
-        return joined
+    joined = "\n".join(sequences)
+    upper = joined.upper()
+    if upper == joined and "U" not in joined:
+        return sequences  # already normal (the common case): no per-read copies
+    split = upper.replace("U", "T").split("\n")
+    if len(split) == len(sequences):
+        return split
     return [s.upper().replace("U", "T") for s in sequences]  # a read with a line break in it
 
 

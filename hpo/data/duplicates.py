@@ -41,17 +41,19 @@ class DuplicateMarks:
     duplicate: np.ndarray  # a later exact copy of an earlier read
     reverse_complement_duplicate: np.ndarray  # a later copy of an earlier read's reverse complement
     label_conflict: np.ndarray  # any copy of a sequence whose copies disagree on the label
+    keys: list[str]  # each read's canonical key (reusable by the cross-split check)
 
 
-def mark_duplicates(sequences: list[str], labels: list[str], reverse_complement: bool) -> DuplicateMarks:
+def mark_duplicates(sequences: list[str], labels: list[str],
+                    reverse_complement: bool) -> DuplicateMarks:
     """Marks every copy after the first of each sequence (by canonical key), first one kept."""
     count = len(sequences)
     keys = canonical_keys(sequences, reverse_complement)
     first_of: dict[str, int] = {}
-    setdefault = first_of.setdefault
-    first = np.fromiter((setdefault(key, i) for i, key in enumerate(keys)), dtype=np.int64,
+    # first[i]: position of the first read with read i's key (map keeps the loop in C).
+    first = np.fromiter(map(first_of.setdefault, keys, range(count)), dtype=np.int64,
                         count=count)
-    del first_of, keys
+    del first_of
     later = np.flatnonzero(first != np.arange(count))
     same_strand = np.fromiter((sequences[i] == sequences[j] for i, j in
                                zip(later.tolist(), first[later].tolist())), dtype=bool,
@@ -63,4 +65,4 @@ def mark_duplicates(sequences: list[str], labels: list[str], reverse_complement:
     reverse_duplicate = np.zeros(count, dtype=bool)
     reverse_duplicate[later[~same_strand]] = True
     conflict = np.isin(first, np.fromiter(disagreeing, dtype=np.int64, count=len(disagreeing)))
-    return DuplicateMarks(duplicate, reverse_duplicate, conflict)
+    return DuplicateMarks(duplicate, reverse_duplicate, conflict, keys)

@@ -65,7 +65,7 @@ def open_text(path: Path) -> IO[str]:
 def not_text_error(path: Path, exc: Exception) -> DataError:
     """The message for a file that is not UTF-8 text (binary, or a corrupt gzip)."""
     if isinstance(exc, UnicodeDecodeError):
-        detail = f"byte 0x{exc.object[exc.start]:02x} at offset {exc.start} is not UTF-8 text"
+        detail = f"found byte 0x{exc.object[exc.start]:02x}, which is not UTF-8 text"
     else:
         detail = str(exc)
     return DataError(f"not a readable text file ({detail}); expected plain or gzipped text "

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import csv
 import gzip
+import itertools
 import logging
+import operator
 import re
 import zlib
-from array import array
 from pathlib import Path
 
 import dnaio
@@ -30,6 +31,8 @@ from hpo.spec.errors import suggest
 
 logger = logging.getLogger("hpo.data")
 PROGRESS_EVERY = 1_000_000  # log a line per million reads so a long load shows it is alive
+ROWS_PER_BLOCK = 100_000
+MAX_FIELD = 1 << 30  # characters in one table cell
 # Errors of a file that is not what its name says: binary, corrupt or truncated gzip.
 _UNREADABLE = (UnicodeDecodeError, gzip.BadGzipFile, EOFError, zlib.error)
 
@@ -65,6 +68,16 @@ def load_reads(data: DataSpec, with_sequences: bool = True) -> ReadTable:
 
 def _read_table(path: Path, fmt: str, data: DataSpec, with_sequences: bool) -> ReadTable:
     delimiter = "," if fmt == "csv" else "\t"
+    # csv refuses fields over 128 kB by default; a table of whole genes or contigs has them.
+    previous_limit = csv.field_size_limit(MAX_FIELD)
+    try:
+        return _parse_table(path, fmt, delimiter, data, with_sequences)
+    finally:
+        csv.field_size_limit(previous_limit)
+
+
+def _parse_table(path: Path, fmt: str, delimiter: str, data: DataSpec,
+                 with_sequences: bool) -> ReadTable:
     with open_text(path) as handle:
         reader = csv.reader(handle, delimiter=delimiter)
         try:
@@ -101,53 +114,67 @@ def _column_indices(path: Path, fmt: str, header: list[str], data: DataSpec,
 
 def _read_rows(path: Path, fmt: str, reader, columns: dict[str, int],
                with_sequences: bool) -> ReadTable:
-    seq_at, label_at = columns["sequence"], columns["label"]
-    id_at, group_at = columns.get("id"), columns.get("group")
+    # Columns are pulled out a block of rows at a time with map/itemgetter (C loops): a Python
+    # loop body per row would cost more than the csv parsing itself.
+    wanted = {role: operator.itemgetter(at) for role, at in columns.items()}
     width = max(columns.values()) + 1
-    sequences: list[str] = []
-    labels: list[str] = []
-    ids: list[str] = []
-    groups: list[str] = []
-    lines = array("q")
+    values: dict[str, list[str]] = {role: [] for role in wanted}
+    if not with_sequences:
+        del wanted["sequence"]
+    line_blocks: list[np.ndarray] | None = []
+    while True:
+        before = reader.line_num
+        rows = list(itertools.islice(reader, ROWS_PER_BLOCK))
+        if not rows:
+            break
+        # One physical line per row (no line breaks inside quoted fields): line numbers are
+        # exact. Otherwise reads are named by data row instead.
+        lines = (np.arange(before + 1, reader.line_num + 1, dtype=np.int64)
+                 if reader.line_num - before == len(rows) else None)
+        if min(map(len, rows)) < width:
+            rows, lines = _without_blank_rows(path, fmt, rows, lines, width, before)
+        for role, column in wanted.items():
+            values[role].extend(map(str.strip, map(column, rows)))
+        if line_blocks is not None and lines is not None:
+            line_blocks.append(lines)
+        else:
+            line_blocks = None
+        done = len(values["label"])
+        if done // PROGRESS_EVERY > (done - len(rows)) // PROGRESS_EVERY:
+            logger.info("read %d rows of %s", done, path)
+    count = len(values["label"])
     names: dict[str, str] = {}  # one string object per distinct label or group
-    blank_labels: list[int] = []
-    blank_groups: list[int] = []
-    previous_line = reader.line_num
-    for row in reader:
-        start, previous_line = previous_line + 1, reader.line_num
-        if len(row) < width:
-            if not any(cell.strip() for cell in row):
-                continue  # a blank line, e.g. at the end of the file
-            raise DataError(f"expected at least {width} {fmt.upper()} fields, found {len(row)}: "
-                            f"{row!r}", path, f"line {start}")
-        label = row[label_at].strip()
-        if not label:
-            blank_labels.append(start)
-        labels.append(names.setdefault(label, label))
-        if with_sequences:
-            sequences.append(row[seq_at].strip())
-        if id_at is not None:
-            ids.append(row[id_at].strip())
-        if group_at is not None:
-            group = row[group_at].strip()
-            if not group:
-                blank_groups.append(start)
-            groups.append(names.setdefault(group, group))
-        lines.append(start)
-        if len(lines) % PROGRESS_EVERY == 0:
-            logger.info("read %d rows of %s", len(lines), path)
-    for blanks, what in ((blank_labels, "label"), (blank_groups, "group")):
-        if blanks:
-            raise DataError(f"{len(blanks)} row(s) with a blank {what}: "
-                            f"{list_places([f'line {n}' for n in blanks])}; expected every row "
-                            f"to have one", path)
-    count = len(lines)
-    return ReadTable(
+    for role in ("label", "group"):
+        if role in values:
+            values[role] = list(map(names.setdefault, values[role], values[role]))
+    table = ReadTable(
         source=path, format=fmt,
-        ids=ids if id_at is not None else [str(n) for n in range(1, count + 1)],
-        sequences=sequences if with_sequences else [""] * count,
-        labels=labels, groups=groups if group_at is not None else None,
-        first_lines=np.frombuffer(lines, dtype=np.int64) if count else np.zeros(0, np.int64))
+        ids=values["id"] if "id" in columns else list(map(str, range(1, count + 1))),
+        sequences=values["sequence"] if with_sequences else [""] * count,
+        labels=values["label"], groups=values.get("group"),
+        first_lines=np.concatenate(line_blocks) if line_blocks else None)
+    for role in ("label", "group"):
+        if role in values and "" in names:
+            blanks = [i for i, value in enumerate(values[role]) if not value]
+            if blanks:
+                raise DataError(f"{len(blanks)} row(s) with a blank {role}: "
+                                f"{list_places([table.where(i, with_id=False) for i in blanks])}; "
+                                f"expected every row to have one", path)
+    return table
+
+
+def _without_blank_rows(path: Path, fmt: str, rows: list[list[str]], lines: np.ndarray | None,
+                        width: int, before: int) -> tuple[list[list[str]], np.ndarray | None]:
+    """Drop blank lines (e.g. at the end of the file); a short row that is not blank is an error."""
+    keep = []
+    for i, row in enumerate(rows):
+        if len(row) >= width:
+            keep.append(i)
+        elif any(cell.strip() for cell in row):
+            where = f"line {lines[i]}" if lines is not None else f"data row after line {before}"
+            raise DataError(f"expected at least {width} {fmt.upper()} fields, found {len(row)}: "
+                            f"{row!r}", path, where)
+    return [rows[i] for i in keep], (lines[keep] if lines is not None else None)
 
 
 def _read_sequence_file(path: Path, fmt: str, data: DataSpec, with_sequences: bool) -> ReadTable:
@@ -198,9 +225,10 @@ def _read_sequence_file(path: Path, fmt: str, data: DataSpec, with_sequences: bo
                                (ungrouped, data.group_column, "data.group_column")):
         if missing:
             places = list_places([table.where(i) for i in missing])
+            marker = "@" if fmt == "fastq" else ">"
             raise DataError(f"{len(missing)} record(s) without '{key}=' in the header: {places};"
-                            f" expected headers like '>{ids[missing[0]]} {key}=X' ({what} names"
-                            f" the key)", path)
+                            f" expected headers like '{marker}{ids[missing[0]]} {key}=X' ({what}"
+                            f" names the key)", path)
     return table
 
 
@@ -210,13 +238,19 @@ def _header_value_finder(key: str):
 
 
 def _reject_separators_in_fields(table: ReadTable) -> None:
-    """Prepared splits are plain tab-separated lines: a tab or newline inside a field breaks them."""
+    """Prepared splits are plain tab-separated lines, read by ``line.split("\t")`` and by
+    ``csv.DictReader(delimiter="\t")`` alike. That holds only while no field has a tab or a
+    line break, and none starts with a double quote (csv would take it for a quoted field)."""
     for column, what in ((table.ids, "id"), (table.labels, "label"), (table.groups, "group")):
         if column is None:
             continue
-        joined = "\x00".join(column)
-        if "\t" not in joined and "\n" not in joined and "\r" not in joined:
+        joined = "\n".join(column)
+        if ("\t" not in joined and "\r" not in joined and '"' not in joined
+                and joined.count("\n") == len(column) - 1):
             continue
-        bad = [i for i, value in enumerate(column) if any(c in value for c in "\t\n\r")]
-        raise DataError(f"the {what} {column[bad[0]]!r} contains a tab or line break; expected "
-                        f"single-line values without tabs", table.source, table.where(bad[0]))
+        bad = [i for i, value in enumerate(column)
+               if value.startswith('"') or any(c in value for c in "\t\n\r")]
+        if bad:
+            raise DataError(f"the {what} {column[bad[0]]!r} contains a tab or line break, or "
+                            f"starts with a double quote; expected single-line values without "
+                            f"tabs or a leading quote", table.source, table.where(bad[0]))

@@ -14,7 +14,8 @@ class ReadTable:
 
     ``origin[i]`` is the 0-based record number of read ``i`` in the input file, so that a read
     can still be named in an error message after rows before it were dropped.
-    ``first_lines`` (tables only) maps a record number to the 1-based line it starts on; FASTQ
+    ``first_lines`` (tables only) maps a record number to the 1-based line it is on (None when a
+    quoted field spans lines, then rows are named by their number after the header); FASTQ
     lines follow from the record number (dnaio reads exactly four lines per record); FASTA
     records span a varying number of lines, so they are named by record number and id.
     """
@@ -49,16 +50,18 @@ class ReadTable:
                        labels=pick(self.labels), groups=pick(self.groups),
                        qualities=pick(self.qualities), origin=self.origin[idx])
 
-    def where(self, i: int) -> str:
+    def where(self, i: int, with_id: bool = True) -> str:
         """Where read ``i`` is in the input file, for error messages."""
         record = int(self.origin[i])
         if self.first_lines is not None:
             place = f"line {int(self.first_lines[record])}"
         elif self.format == "fastq":
             place = f"line {4 * record + 1}"
+        elif self.format in ("csv", "tsv"):  # a quoted field spans lines: count rows instead
+            place = f"data row {record + 1}"
         else:
             place = f"record {record + 1}"
-        return f"{place} (id {self.ids[i]!r})"
+        return f"{place} (id {self.ids[i]!r})" if with_id else place
 
     def label_counts(self) -> dict[str, int]:
         counts = Counter(self.labels)

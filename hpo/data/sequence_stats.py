@@ -24,11 +24,15 @@ def _pack(strings: list[str]) -> tuple[np.ndarray, np.ndarray]:
 
 def count_bytes_outside(strings: list[str], allowed: str) -> np.ndarray:
     """How many characters of each string are not in ``allowed`` (non-ASCII always counts)."""
+    allowed_bytes = allowed.encode("ascii")
     outside = np.ones(256, dtype=bool)
-    outside[np.frombuffer(allowed.encode("ascii"), dtype=np.uint8)] = False
+    outside[np.frombuffer(allowed_bytes, dtype=np.uint8)] = False
     counts = np.zeros(len(strings), dtype=np.int64)
     for begin in range(0, len(strings), BLOCK):
-        data, starts = _pack(strings[begin:begin + BLOCK])
+        block = strings[begin:begin + BLOCK]
+        if not "".join(block).encode("ascii", "replace").translate(None, allowed_bytes):
+            continue  # all allowed (the usual case): one C pass, no per-base arrays
+        data, starts = _pack(block)
         hits = np.flatnonzero(outside[data])
         if hits.size:
             owners = np.searchsorted(starts, hits, side="right") - 1

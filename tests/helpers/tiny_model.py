@@ -77,8 +77,12 @@ def _pretraining_class(family: str):
 
 
 def make_tiny_model(dest: Path, family: str = "bert", vocab: str = "single-base",
-                    seed: int = 0) -> Path:
-    """Write a tiny LM checkpoint + tokenizer of ``family`` to ``dest``; returns ``dest``."""
+                    seed: int = 0, dropout: float | None = None) -> Path:
+    """Write a tiny LM checkpoint + tokenizer of ``family`` to ``dest``; returns ``dest``.
+
+    ``dropout``: override every dropout probability of the config (0.0 makes training a pure
+    function of the data order, e.g. to compare gradient accumulation with one large batch).
+    """
     if family not in FAMILIES:
         raise ValueError(f"unknown family {family!r}; expected one of {', '.join(FAMILIES)}")
     if vocab not in VOCABS:
@@ -87,8 +91,34 @@ def make_tiny_model(dest: Path, family: str = "bert", vocab: str = "single-base"
     dest.mkdir(parents=True, exist_ok=True)
     tokenizer = make_dna_tokenizer()
     config = _config(family, tokenizer)
+    if dropout is not None:
+        for key in ("hidden_dropout_prob", "attention_probs_dropout_prob", "attention_dropout",
+                    "embedding_dropout", "mlp_dropout", "classifier_dropout"):
+            if hasattr(config, key):
+                setattr(config, key, dropout)
     torch.manual_seed(seed)  # the same folder content for the same seed
     model = _pretraining_class(family)(config)
     model.save_pretrained(dest)
+    tokenizer.save_pretrained(dest)
+    return dest
+
+
+def make_tiny_classifier(dest: Path, num_labels: int, family: str = "bert",
+                         id2label: dict[int, str] | None = None) -> Path:
+    """A checkpoint that already HAS a sequence-classification head of ``num_labels`` outputs
+    (like a model fine-tuned elsewhere), to test label/head mismatches."""
+    import transformers
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    tokenizer = make_dna_tokenizer()
+    config = _config(family, tokenizer)
+    config.num_labels = num_labels
+    if id2label is not None:
+        config.id2label = dict(id2label)
+        config.label2id = {v: k for k, v in id2label.items()}
+    name = {"bert": "BertForSequenceClassification", "esm": "EsmForSequenceClassification",
+            "llama": "LlamaForSequenceClassification",
+            "modernbert": "ModernBertForSequenceClassification"}[family]
+    getattr(transformers, name)(config).save_pretrained(dest)
     tokenizer.save_pretrained(dest)
     return dest
