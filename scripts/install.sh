@@ -7,8 +7,8 @@ cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3}
 # System packages: PostgreSQL for the distributed-study tests, BLAST+ and the rRNA data to
-# rebuild the bundled data set.
-SYSTEM_PACKAGES="postgresql ncbi-blast+ ncbi-rrna-data"
+# rebuild the bundled data set, Chromium to check the MLflow UI in a real browser.
+SYSTEM_PACKAGES="postgresql ncbi-blast+ ncbi-rrna-data chromium"
 
 if [ -z "${DNAHPO_SKIP_SYSTEM:-}" ]; then
   if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then

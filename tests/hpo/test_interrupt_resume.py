@@ -32,13 +32,14 @@ def start_run(path: Path) -> subprocess.Popen:
 def wait_for_running_trial(spec, number: int, timeout: float = 240) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            study = optuna.load_study(study_name=spec.name, storage=spec.optuna_storage_url)
-            trials = study.get_trials(deepcopy=False)
+        if (spec.output_dir / "optuna.db").exists():
+            try:
+                study = optuna.load_study(study_name=spec.name, storage=spec.optuna_storage_url)
+            except KeyError:  # the database exists, the study not yet
+                study = None
+            trials = study.get_trials(deepcopy=False) if study else []
             if len(trials) > number and trials[number].state == TrialState.RUNNING:
                 return
-        except KeyError:
-            pass
         time.sleep(0.5)
     raise AssertionError(f"trial {number} never started")
 

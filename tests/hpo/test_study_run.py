@@ -186,3 +186,18 @@ def test_champion_loads_and_predicts_in_a_fresh_process(finished_study):
     assert set(out["label"]) <= {"neg", "pos"} and len(out["label"]) == 2
     for p_neg, p_pos in zip(out["p_neg"], out["p_pos"]):
         assert p_neg + p_pos == pytest.approx(1.0, abs=1e-5)
+
+
+def test_trial_runs_compare_in_the_mlflow_ui_in_a_real_browser(finished_study):
+    from scripts.mlflow_ui_screenshot import find_chromium, screenshot
+
+    if find_chromium() is None:
+        pytest.skip("Chromium is not installed (scripts/install.sh installs Debian's chromium)")
+    from PIL import Image
+
+    _, spec, _ = finished_study
+    out = screenshot(spec.mlflow_tracking_uri, spec.name, spec.output_dir / "mlflow-compare.png")
+    image = Image.open(out).convert("L")
+    assert image.size == (1600, 1000)
+    # A rendered page, not a blank one: many distinct grey levels (text, tables, charts).
+    assert len(set(image.getdata())) > 20
