@@ -114,7 +114,9 @@ def train(trial, data, tokenizer, plan, accelerator, batches, progress: Progress
     finally:
         progress.train_seconds = time.perf_counter() - loop_started - progress.eval_seconds
 
-    if outcome.status == "completed" and best.evaluation is None:
+    # Only rank 0 keeps the best evaluation; every rank must end with the same status.
+    if outcome.status == "completed" and not share_from_main(accelerator,
+                                                             best.evaluation is not None):
         return Outcome("failed", EXIT_FAILED, REASON_METRIC_UNDEFINED,
                        f"the objective metric {metric!r} was NaN at every evaluation")
     if outcome.status == "completed" and main:

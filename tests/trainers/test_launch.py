@@ -3,6 +3,7 @@ together at one step, and the exit codes the parent sees."""
 from __future__ import annotations
 
 import re
+import socket
 import sys
 
 import optuna
@@ -14,6 +15,12 @@ from trainers.errors import EXIT_COMPLETED, EXIT_FAILED, EXIT_INVALID, EXIT_PRUN
 from trainers.launch import accelerate_command, exit_code_from_result
 
 STOP_LINE = re.compile(r"rank (\d+) stopped at step (\d+) \((\w+)\)")
+
+
+def _free_port() -> int:  # tests of other engineers may hold torchrun's default 29500
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def _study(tmp_path, name="launch-test"):
@@ -97,3 +104,25 @@ def test_exit_code_from_result(result, launcher_code, expected):
 
 def test_launcher_uses_this_python():
     assert accelerate_command("t.json")[0] == sys.executable
+
+
+def test_two_ranks_complete_with_exit_0_and_one_model(tmp_path, tiny_bert, tiny_data):
+    # Effective batch 16 over 2 ranks of at most 4: 2 micro-batches of 4 accumulated per rank.
+    trial_file = write_trial_file(
+        tmp_path / "trial.json", data_dir=str(tiny_data), model={"name_or_path": str(tiny_bert)},
+        params={"epochs": 1, "batch_size": 16}, training={"max_device_batch_size": 4})
+    done = run_module("accelerate.commands.launch",
+                      ["--multi_gpu", "--num_processes", "2", "--num_machines", "1",
+                       "--mixed_precision", "no", "--dynamo_backend", "no",
+                       "--main_process_port", str(_free_port()), "-m", "trainers.finetune",
+                       trial_file])
+    assert done.returncode == EXIT_COMPLETED, done.stderr[-3000:]  # every rank exited 0
+    stops = {int(rank): status for rank, _step, status in STOP_LINE.findall(done.stderr)}
+    assert stops == {0: "completed", 1: "completed"}
+    result = read_json(tmp_path / "out" / "result.json")
+    assert (result["processes"], result["gradient_accumulation_steps"]) == (2, 2)
+    assert result["optimizer_steps"] == 96 // 16
+    # Metrics over the whole validation split, each example once, gathered from both ranks.
+    matrix = read_json(tmp_path / "out" / "confusion_matrix.json")["matrix"]
+    assert sum(map(sum, matrix)) == 48
+    assert (tmp_path / "out" / "model" / "adapter_model.safetensors").exists()
