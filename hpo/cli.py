@@ -68,6 +68,44 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tracking-uri", help="MLflow tracking URI (overrides storage.mlflow)")
     p.add_argument("--output", type=Path, help="output folder (overrides output)")
 
+    p = sub.add_parser("worker", help="join a study and run trials until its total budget is spent",
+                       description="Run trials of a study that other workers (on this or other "
+                       "machines) may be running too; together they run exactly the study's "
+                       "budget. Give the study file, or --study and --storage to use the study "
+                       "file stored in the study by whoever started it.")
+    p.add_argument("study_file", type=Path, nargs="?", metavar="STUDY",
+                   help="study file (YAML); optional with --study and --storage")
+    p.add_argument("--study", metavar="NAME", help="name of a study already in --storage")
+    p.add_argument("--storage", help="Optuna storage URL (overrides storage.optuna)")
+    p.add_argument("--tracking-uri", help="MLflow tracking URI (overrides storage.mlflow)")
+    p.add_argument("--output", type=Path, help="output folder (overrides output)")
+    p.add_argument("--n-trials", type=int, help="total budget of completed + pruned trials")
+    p.add_argument("--timeout", type=float, help="stop starting trials after this many seconds")
+    p.add_argument("--gpu", metavar="ID", help="run trials on this GPU only (sets "
+                   "CUDA_VISIBLE_DEVICES; '0,1' for trials with training.processes: 2)")
+
+    p = sub.add_parser("storage", help="storage tools: `hpo storage check URL`")
+    storage_sub = p.add_subparsers(dest="storage_command", required=True, metavar="ACTION")
+    check = storage_sub.add_parser(
+        "check", help="is an Optuna storage usable: reachable, schema version, studies",
+        description="Connect read-only and say whether the storage is usable, its Optuna "
+                    "schema version and the studies in it, or what is wrong and what to do. "
+                    "Exit code 0 when usable, 1 when not.")
+    check.add_argument("url", help="Optuna storage URL (password from PGPASSWORD or ~/.pgpass)")
+    check.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = sub.add_parser("server", help="start an MLflow tracking server for many workers",
+                       description="An MLflow tracking server with proxied artifacts; workers "
+                       "then need only its address (storage.mlflow: http://HOST:PORT).")
+    p.add_argument("--backend-store-uri", required=True,
+                   help="postgresql+psycopg://USER@HOST:PORT/DB (password from PGPASSWORD or "
+                        "~/.pgpass), or sqlite:///PATH for a quick local server")
+    p.add_argument("--artifacts-destination", required=True,
+                   help="folder (or s3://..., gs://...) where the server stores artifacts")
+    p.add_argument("--host", default="127.0.0.1", help="bind address (default: loopback only)")
+    p.add_argument("--port", type=int, default=5000)
+    p.add_argument("--workers", type=int, help="server processes (MLflow's default: 4)")
+
     p = sub.add_parser("dashboard", help="open optuna-dashboard on the study's storage")
     _add_study_arg(p)
     p.add_argument("--storage", help="Optuna storage URL (overrides storage.optuna)")

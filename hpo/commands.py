@@ -20,12 +20,20 @@ def _load(path, args: argparse.Namespace | None = None) -> StudySpec | None:
         return None
     if args is None:
         return spec
-    from hpo.runner import Overrides, apply_overrides
+    return _with_overrides(spec, args)
 
-    return apply_overrides(spec, Overrides(
-        n_trials=getattr(args, "n_trials", None), timeout=getattr(args, "timeout", None),
-        storage=getattr(args, "storage", None), tracking_uri=getattr(args, "tracking_uri", None),
-        output=getattr(args, "output", None)))
+
+def _with_overrides(spec: StudySpec, args: argparse.Namespace) -> StudySpec | None:
+    from hpo.runner import BadOverride, Overrides, apply_overrides
+
+    try:
+        return apply_overrides(spec, Overrides(
+            n_trials=getattr(args, "n_trials", None), timeout=getattr(args, "timeout", None),
+            storage=getattr(args, "storage", None),
+            tracking_uri=getattr(args, "tracking_uri", None), output=getattr(args, "output", None)))
+    except BadOverride as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return None
 
 
 def _existing_study(spec: StudySpec):
@@ -90,15 +98,14 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_run(args: argparse.Namespace) -> int:
+def _run_study(spec: StudySpec, again: str):
+    """run_study with its failures as messages; the study, or an exit code."""
     from hpo.data import DataError
     from hpo.runner import StudyRunError, run_study
+    from storage.transient import is_transient
 
-    spec = _load(args.study, args)
-    if spec is None:
-        return EXIT_BAD_INPUT
     try:
-        study = run_study(spec)
+        return run_study(spec)
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -107,8 +114,26 @@ def cmd_run(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     except KeyboardInterrupt:
         print(f"\nstopped. The running trial was ended and recorded as failed; resume with: "
-              f"hpo run {args.study}", file=sys.stderr)
+              f"{again}", file=sys.stderr)
         return 130
+    except Exception as exc:
+        if not is_transient(exc):
+            raise
+        from storage.check import diagnose
+
+        problem, advice = diagnose(exc, spec.optuna_storage_url)
+        print(f"error: cannot use the study's storage {_safe(spec.optuna_storage_url)}: "
+              f"{problem}\n  to fix: {advice}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    spec = _load(args.study, args)
+    if spec is None:
+        return EXIT_BAD_INPUT
+    study = _run_study(spec, f"hpo run {args.study}")
+    if isinstance(study, int):
+        return study
     from hpo.reporting import format_status_table
 
     print(format_status_table(study, spec.study.metric))
@@ -207,3 +232,87 @@ def cmd_promote(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     print(describe(result, spec))
     return EXIT_OK
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from hpo.spec import SpecError
+    from hpo.runner import StudyRunError
+    from hpo.trial_loop import study_counts
+    from hpo.worker import pin_gpu, spec_from_storage
+    from storage import storage_kind
+
+    if args.gpu is not None:
+        pin_gpu(args.gpu)
+    if args.study_file is not None:
+        if args.study:
+            print("error: give a study file or --study NAME, not both", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        spec = _load(args.study_file, args)
+        again = f"hpo worker {args.study_file}"
+    elif args.study and args.storage:
+        try:
+            spec = spec_from_storage(args.study, args.storage)
+        except (StudyRunError, SpecError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        spec = _with_overrides(spec, args)
+        again = f"hpo worker --study {args.study} --storage {_safe(args.storage)}"
+    else:
+        print("error: give a study file, or --study NAME with --storage URL", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if spec is None:
+        return EXIT_BAD_INPUT
+    if storage_kind(spec.optuna_storage_url) == "sqlite":
+        print(f"note: {_safe(spec.optuna_storage_url)} is SQLite, fine for workers on this "
+              f"machine only; for several machines use PostgreSQL (docs/distributed.md)",
+              file=sys.stderr)
+    study = _run_study(spec, again)
+    if isinstance(study, int):
+        return study
+    counts = study_counts(study)
+    print(f"worker done: study {spec.name!r} has {counts.done} completed or pruned trials of "
+          f"{spec.study.n_trials or 'no'} budgeted ({counts.running} still running elsewhere)")
+    return EXIT_OK
+
+
+def cmd_storage(args: argparse.Namespace) -> int:
+    import json
+
+    from storage.check import check_storage
+
+    report = check_storage(args.url)  # subcommand "check": the only one so far
+    print(json.dumps(report.to_dict(), indent=2) if args.json else report.format())
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def cmd_server(args: argparse.Namespace) -> int:
+    import os
+    from urllib.parse import urlsplit
+
+    from storage import storage_kind
+    from storage.check import check_connection
+    from storage.mlflow_server import mlflow_server_command, prepare_local_paths
+
+    backend = args.backend_store_uri
+    if "://" in backend and urlsplit(backend).password:
+        print(f"error: --backend-store-uri {_safe(backend)}: a password on the command line "
+              f"shows in `ps` and in logs; give it in PGPASSWORD or ~/.pgpass instead",
+              file=sys.stderr)
+        return EXIT_BAD_INPUT
+    prepare_local_paths(backend, args.artifacts_destination)
+    if storage_kind(backend) not in ("sqlite", "file"):
+        report = check_connection(backend)
+        if not report.ok:
+            print(f"error: the backend store {report.url} is not usable: {report.problem}\n"
+                  f"  to fix: {report.advice}", file=sys.stderr)
+            return EXIT_FAILED
+    cmd = mlflow_server_command(backend, args.artifacts_destination, host=args.host,
+                                port=args.port, workers=args.workers)
+    print(f"MLflow tracking server on http://{args.host}:{args.port} (backend {_safe(backend)}, "
+          f"artifacts {cmd[cmd.index('--artifacts-destination') + 1]}); workers use "
+          f"storage.mlflow: http://{args.host}:{args.port}", flush=True)
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print("note: reachable from other machines; MLflow has no authentication by default, so "
+              "keep it on a private network (and see --allowed-hosts of `mlflow server`)",
+              file=sys.stderr, flush=True)
+    os.execv(cmd[0], cmd)  # the server becomes this process: signals reach it directly

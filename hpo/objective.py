@@ -19,8 +19,11 @@ from hpo.launcher import (EXIT_BAD_TRIAL, EXIT_COMPLETED, EXIT_PRUNED, LaunchRes
                           accelerate_command, launch_trial)
 from hpo.params import suggest_params
 from trainers.launch import exit_code_from_result
+from trainers.outputs import clear_stale_result
 from hpo.spec import StudySpec
 from hpo.tracking import TAG_PRUNED_AT, StudyTracker
+from hpo.trial_loop import TrialFailed  # noqa: F401 - raised below, re-exported
+from storage.transient import retry_transient
 from hpo.trial_files import build_trial_file, write_json_atomic
 
 log = logging.getLogger("hpo.objective")
@@ -30,10 +33,6 @@ ATTR_PARAMS, ATTR_RUN_ID, ATTR_STATE = "params", "mlflow_run_id", "outcome"
 ATTR_PRUNED_AT, ATTR_REASON, ATTR_LOG_TAIL = "pruned_at_step", "fail_reason", "log_tail"
 ATTR_DIR, ATTR_BASELINE = "trial_dir", "baseline"
 ATTR_EXAMPLES, ATTR_PLANNED = "examples_seen", "examples_planned"
-
-
-class TrialFailed(Exception):
-    """A trial that did not finish: Optuna records it as FAIL and the study goes on."""
 
 
 @dataclass
@@ -81,6 +80,7 @@ class Objective:
                 output_dir=trial_dir, params=params,
                 tracking_uri=ctx.tracker.tracking_uri if ctx.tracker else None,
                 mlflow_run_id=run_id))
+            clear_stale_result(trial_dir)
             cmd = accelerate_command(trial_file, spec.training.processes)
             log.info("trial %d: %s", trial.number, _short(params))
             launched = launch_trial(cmd, trial_dir / "trainer.log", spec.training.trial_timeout,
@@ -99,17 +99,24 @@ class Objective:
 
     def _record(self, trial: optuna.trial.Trial, outcome: TrialOutcome, run_id: str | None,
                 trial_dir: Path) -> None:
-        trial.set_user_attr(ATTR_STATE, outcome.state)
-        trial.set_user_attr(ATTR_EXAMPLES, outcome.examples_seen)
-        trial.set_user_attr(ATTR_PLANNED, outcome.examples_planned)
+        attrs = {ATTR_STATE: outcome.state, ATTR_EXAMPLES: outcome.examples_seen,
+                 ATTR_PLANNED: outcome.examples_planned}
         if outcome.state == "pruned":
-            trial.set_user_attr(ATTR_PRUNED_AT, outcome.tags.get(TAG_PRUNED_AT))
+            attrs[ATTR_PRUNED_AT] = outcome.tags.get(TAG_PRUNED_AT)
         if outcome.state == "failed":
             tail = LaunchResult(None, 0.0, trial_dir / "trainer.log").log_tail()
-            trial.set_user_attr(ATTR_REASON, outcome.reason)
-            trial.set_user_attr(ATTR_LOG_TAIL, tail[-4000:])
+            attrs.update({ATTR_REASON: outcome.reason, ATTR_LOG_TAIL: tail[-4000:]})
             outcome.tags["dnahpo.fail_reason"] = outcome.reason
             log.warning("trial %d failed: %s\n%s", trial.number, outcome.reason, _indent(tail, 12))
+        # A trial's outcome must survive a database restart (setting an attribute twice is
+        # harmless); the MLflow run below is closed whatever happens here.
+        try:
+            retry_transient(lambda: [trial.set_user_attr(k, v) for k, v in attrs.items()],
+                            f"recording the outcome of trial {trial.number}")
+        finally:
+            self._end_run(outcome, run_id, trial_dir)
+
+    def _end_run(self, outcome: TrialOutcome, run_id: str | None, trial_dir: Path) -> None:
         if run_id is not None:
             self.ctx.tracker.end_trial_run(run_id, outcome.state, trial_dir, outcome.tags,
                                            outcome.best_metrics)

@@ -15,6 +15,7 @@ import optuna
 from hpo.launcher import accelerate_command, launch_trial
 from hpo.objective import ATTR_PARAMS, interpret
 from hpo.spec import StudySpec
+from trainers.outputs import clear_stale_result
 from hpo.trial_files import build_trial_file, write_json_atomic
 
 
@@ -34,6 +35,7 @@ def pick_by_seeds(spec: StudySpec, study: optuna.Study, candidates: list[optuna.
             payload["optuna"] = None  # a stand-alone run: no reporting, no pruning
             payload["training"]["seed"] = seed
             trial_file = write_json_atomic(run_dir / "trial.json", payload)
+            clear_stale_result(run_dir)
             launched = launch_trial(accelerate_command(trial_file, spec.training.processes),
                                     run_dir / "trainer.log", spec.training.trial_timeout)
             outcome = interpret(launched, run_dir)

@@ -1,38 +1,45 @@
-"""`hpo run`: prepare the data, create or resume the study, run trials until the budget is spent.
+"""`hpo run` and `hpo worker`: prepare the data, join or create the study, run trials until the
+budget is spent.
 
 The budget (``study.n_trials``) counts completed and pruned trials of the whole study, over
-every `hpo run` and every worker, so a resumed or shared study runs exactly the remaining ones.
-Failed trials do not count (a dead worker's trial is retried), but too many failures in a row
-stop the run: something is broken and more trials would only burn compute.
+every `hpo run` and every worker, so a resumed or shared study runs exactly the remaining ones
+(hpo.trial_loop makes that exact across workers). Failed trials do not count (a dead worker's
+trial is retried), but too many failures in a row stop the worker: something is broken and more
+trials would only burn compute.
 """
 from __future__ import annotations
 
 import dataclasses
 import logging
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import optuna
 import yaml
-from optuna.trial import TrialState
 
-from hpo.objective import ATTR_BASELINE, Objective, TrialContext, TrialFailed
+from hpo.objective import ATTR_BASELINE, Objective, TrialContext
 from hpo.optuna_factory import build_pruner, build_sampler
 from hpo.params import grid_of, searched_baseline
 from hpo.progress import StudyProgress
 from hpo.spec import StudySpec, spec_to_dict
 from hpo.tracking import StudyTracker
 from hpo.trial_files import pruner_plain
+from hpo.trial_loop import TooManyFailures, run_trials, study_counts
 from storage import make_optuna_storage, redact_url
+from storage.locks import study_lock
 
 log = logging.getLogger("hpo.runner")
-ATTR_DATA_DIGEST, ATTR_STUDY_RUN = "data_digest", "mlflow_study_run_id"
+ATTR_DATA_DIGEST, ATTR_STUDY_RUN, ATTR_SPEC = "data_digest", "mlflow_study_run_id", "spec"
 
 
 class StudyRunError(RuntimeError):
     """The study cannot go on (wrong data for a resumed study, repeated failures)."""
+
+
+class BadOverride(ValueError):
+    """A command-line flag that cannot be used as given."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +58,14 @@ def apply_overrides(spec: StudySpec, o: Overrides) -> StudySpec:
                                 timeout=o.timeout or spec.study.timeout)
     storage = dataclasses.replace(spec.storage, optuna=o.storage or spec.storage.optuna,
                                   mlflow=o.tracking_uri or spec.storage.mlflow)
+    # The same rule as in the study file: a password on the command line would end up in trial
+    # files, MLflow and the study's stored spec.
+    for flag, url in (("--storage", o.storage), ("--tracking-uri", o.tracking_uri)):
+        if url and "://" in url and urlsplit(url).password:
+            raise BadOverride(f"{flag} {redact_url(url)}: a password on the command line would "
+                              f"be written to trial files, MLflow and the study's stored spec; "
+                              f"give it in PGPASSWORD or ~/.pgpass instead (for an MLflow server: "
+                              f"MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD)")
     new = dataclasses.replace(spec, study=study, storage=storage,
                               output=o.output.resolve() if o.output else spec.output)
     object.__setattr__(new, "source", spec.source)
@@ -58,9 +73,11 @@ def apply_overrides(spec: StudySpec, o: Overrides) -> StudySpec:
 
 
 def open_study(spec: StudySpec, pruner: optuna.pruners.BasePruner | None = None,
-               create: bool = True) -> optuna.Study:
-    storage = make_optuna_storage(spec.optuna_storage_url, spec.storage.heartbeat_interval,
-                                  spec.storage.grace_period, spec.storage.failed_trial_retries)
+               create: bool = True, storage: optuna.storages.BaseStorage | None = None
+               ) -> optuna.Study:
+    storage = storage or make_optuna_storage(
+        spec.optuna_storage_url, spec.storage.heartbeat_interval, spec.storage.grace_period,
+        spec.storage.failed_trial_retries)
     sampler_spec = spec.study.sampler
     sampler = build_sampler(sampler_spec.name, sampler_spec.seed, sampler_spec.options,
                             grid=grid_of(spec.search) if sampler_spec.name == "grid" else None)
@@ -72,79 +89,89 @@ def open_study(spec: StudySpec, pruner: optuna.pruners.BasePruner | None = None,
 
 
 def run_study(spec: StudySpec) -> optuna.Study:
+    """Join the study (creating it if this is the first `hpo run` or `hpo worker`) and run
+    trials until the study's total budget is spent; any number of processes may do this at once."""
     from hpo.data import prepare_data  # heavy imports only when a study actually runs
 
-    prepared = prepare_data(spec)
+    prepared = prepare_data(spec)  # safe to race: workers preparing the same data agree
     n_train = sum(prepared.manifest["counts"]["train"].values())
     pruner = pruner_plain(spec, n_train)
-    study = open_study(spec, pruner=build_pruner(pruner))
-    _check_same_data(study, prepared.manifest["digest"], spec)
-    log.info("study %r in %s (%d trials so far)", spec.name, redact_url(spec.optuna_storage_url),
-             len(study.trials))
-
-    tracker = StudyTracker(spec.mlflow_tracking_uri, spec.name,
-                           artifact_root=spec.output_dir / "mlartifacts")
-    first_run = ATTR_STUDY_RUN not in study.user_attrs
-    study_run_id = tracker.study_run(study.user_attrs.get(ATTR_STUDY_RUN), spec_to_dict(spec),
-                                     spec.optuna_storage_url)
-    if first_run:
-        study.set_user_attr(ATTR_STUDY_RUN, study_run_id)
-        tracker.log_prepared_data(study_run_id, prepared.path, prepared.manifest)
-    _enqueue_configurations(study, spec)
-
-    progress = StudyProgress(study, spec.study.metric, spec.study.n_trials, spec.study.timeout)
-    objective = Objective(TrialContext(
-        spec=spec, storage_url=spec.optuna_storage_url, pruner=pruner, data_dir=prepared.path,
-        trials_dir=spec.trials_dir, tracker=tracker, study_run_id=study_run_id,
-        on_tick=progress.on_tick))
-    status = "KILLED"
+    url = spec.optuna_storage_url
+    storage = make_optuna_storage(url, spec.storage.heartbeat_interval,
+                                  spec.storage.grace_period, spec.storage.failed_trial_retries)
+    lock = study_lock(url, spec.name)
     try:
-        _optimize_until_budget(study, spec, objective, progress, tracker)
-        status = "FINISHED"
+        with lock():  # set-up as one step: workers that start together create each thing once
+            study = open_study(spec, pruner=build_pruner(pruner), storage=storage)
+            _check_same_data(study, prepared.manifest["digest"], spec)
+            tracker = StudyTracker(spec.mlflow_tracking_uri, spec.name,
+                                   artifact_root=spec.output_dir / "mlartifacts")
+            study_run_id, created = _study_run(study, tracker, spec)
+            _enqueue_configurations(study, spec)
+        if created:
+            tracker.log_prepared_data(study_run_id, prepared.path, prepared.manifest)
+        log.info("study %r in %s (%d trials so far)", spec.name, redact_url(url),
+                 len(study.trials))
+        progress = StudyProgress(study, spec.study.metric, spec.study.n_trials, spec.study.timeout)
+        objective = Objective(TrialContext(
+            spec=spec, storage_url=url, pruner=pruner, data_dir=prepared.path,
+            trials_dir=spec.trials_dir, tracker=tracker, study_run_id=study_run_id,
+            on_tick=progress.on_tick))
+        clean_stop = False
+        try:
+            run_trials(study, objective, spec.study.n_trials, lock, storage=storage,
+                       timeout=spec.study.timeout, on_trial_end=progress.on_trial_end,
+                       # A dead worker's trial was failed by its stale heartbeat: close its run.
+                       before_iteration=lambda s: tracker.close_orphaned_trial_runs(
+                           s.get_trials(deepcopy=False)),
+                       max_consecutive_failures=spec.study.max_consecutive_failures)
+            clean_stop = True
+        except TooManyFailures as exc:
+            raise StudyRunError(f"{exc}; see `hpo status {spec.source or spec.name}` and the "
+                                f"trial logs under {spec.trials_dir}") from exc
+        finally:
+            _end_study_run(tracker, study, study_run_id, spec.study.n_trials, clean_stop)
     finally:
-        tracker.end_study_run(study_run_id, status)
+        lock.dispose()
     return study
 
 
-def _optimize_until_budget(study: optuna.Study, spec: StudySpec, objective: Objective,
-                           progress: StudyProgress, tracker: StudyTracker) -> None:
-    started = time.monotonic()
-    budget, timeout = spec.study.n_trials, spec.study.timeout
-    failures_in_a_row = 0
-    while True:
-        # A dead worker's trial: failed once its heartbeat is stale (a no-op without heartbeats),
-        # retried by the storage's callback, and its MLflow run closed.
-        optuna.storages.fail_stale_trials(study)
-        tracker.close_orphaned_trial_runs(study.get_trials(deepcopy=False))
-        counts = progress.counts()
-        done = counts["completed"] + counts["pruned"]
-        if budget is not None and done >= budget:
-            log.info("budget reached: %d completed or pruned trials", done)
-            return
-        if timeout is not None and time.monotonic() - started >= timeout:
-            log.info("time limit of %.0f s reached", timeout)
-            return
-        if budget is not None and done + counts["running"] >= budget and not _waiting(study):
-            # Other workers hold the last trials; wait for them to end (or go stale and retry).
-            time.sleep(spec.storage.heartbeat_interval or 5)
-            continue
-        study.optimize(objective, n_trials=1, catch=(TrialFailed,),
-                       callbacks=[progress.on_trial_end])
-        last = _last_finished_by_me(study)
-        failures_in_a_row = failures_in_a_row + 1 if last == TrialState.FAIL else 0
-        if failures_in_a_row >= spec.study.max_consecutive_failures:
-            raise StudyRunError(f"{failures_in_a_row} trials failed in a row; see `hpo status "
-                                f"{spec.source or spec.name}` and the trial logs under "
-                                f"{spec.trials_dir}")
+def _study_run(study: optuna.Study, tracker: StudyTracker, spec: StudySpec) -> tuple[str, bool]:
+    """The study's MLflow parent run, created by whoever comes first (call under the lock).
+
+    The resolved spec goes into the study too, so `hpo worker --study NAME --storage URL` can
+    join without the study file."""
+    plain = spec_to_dict(spec)
+    if ATTR_SPEC not in study.user_attrs:
+        study.set_user_attr(ATTR_SPEC, plain)
+    else:
+        # Joining a study someone already runs (or resuming one): every process starts its
+        # sampler from the same seed, so without this all workers would propose the same
+        # configurations. Optuna's own hook for parallel workers; the first process keeps
+        # the seed, so a study run by one `hpo run` stays reproducible.
+        study.sampler.reseed_rng()
+    existing = study.user_attrs.get(ATTR_STUDY_RUN)
+    run_id = tracker.study_run(existing, plain, spec.optuna_storage_url)
+    if existing is None:
+        study.set_user_attr(ATTR_STUDY_RUN, run_id)
+    return run_id, existing is None
 
 
-def _waiting(study: optuna.Study) -> bool:
-    return bool(study.get_trials(deepcopy=False, states=(TrialState.WAITING,)))
-
-
-def _last_finished_by_me(study: optuna.Study) -> TrialState | None:
-    trials = study.get_trials(deepcopy=False)
-    return trials[-1].state if trials else None
+def _end_study_run(tracker: StudyTracker, study: optuna.Study, run_id: str, budget: int | None,
+                   clean_stop: bool) -> None:
+    """FINISHED once the budget is spent; while other workers still run trials, leave the run
+    to the last of them; else FINISHED after a time limit, KILLED after Ctrl-C or an error."""
+    try:
+        counts = study_counts(study)
+    except Exception:  # noqa: BLE001 - the storage is gone: say what we know
+        log.warning("cannot count the study's trials; marking its MLflow run by this worker's "
+                    "stop alone", exc_info=True)
+        tracker.end_study_run(run_id, "FINISHED" if clean_stop else "KILLED")
+        return
+    if budget is not None and counts.done >= budget:
+        tracker.end_study_run(run_id, "FINISHED")
+    elif counts.running == 0:
+        tracker.end_study_run(run_id, "FINISHED" if clean_stop else "KILLED")
 
 
 def _check_same_data(study: optuna.Study, digest: str, spec: StudySpec) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from mlflow.entities import Dataset, DatasetInput, InputTag, Metric, Param, RunTag
+from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from storage.urls import redact_url
@@ -50,7 +51,13 @@ class StudyTracker:
         # user happened to start from; a tracking server decides for itself (proxied artifacts).
         location = artifact_root.resolve().as_uri() if artifact_root and is_local_uri(
             self.tracking_uri) else None
-        return self.client.create_experiment(name, artifact_location=location)
+        try:
+            return self.client.create_experiment(name, artifact_location=location)
+        except MlflowException as exc:
+            # Another worker (of another study, sharing this tracking store) was first.
+            if exc.error_code != "RESOURCE_ALREADY_EXISTS":
+                raise
+            return self.client.get_experiment_by_name(name).experiment_id
 
     # --- the study's parent run -------------------------------------------------------------------
     def study_run(self, existing_run_id: str | None, spec_plain: dict[str, Any],
@@ -120,6 +127,12 @@ class StudyTracker:
             self.client.set_terminated(run_id, status=RUN_STATUS[state])
 
     def _log_trial_artifacts(self, run_id: str, trial_dir: Path) -> None:
+        from hpo.trial_plots import make_trial_plots
+
+        try:
+            make_trial_plots(trial_dir)
+        except (ValueError, OSError, KeyError) as exc:  # plots are a nicety; never lose the run
+            log.warning("no plots for %s: %s", trial_dir, exc)
         for path in sorted(trial_dir.iterdir()):
             if path.is_file() and path.suffix in (".json", ".png", ".html", ".txt", ".log"):
                 self.client.log_artifact(run_id, str(path))

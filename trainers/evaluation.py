@@ -10,7 +10,7 @@ and is reported at that grid point (k * interval), not at the examples actually 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -41,6 +41,9 @@ class Evaluation:
     step: int
     metrics: dict[str, float]
     confusion: list[list[int]]
+    # Kept for the best evaluation's ROC and PR curves (validation split: small).
+    y_true: np.ndarray | None = field(default=None, compare=False, repr=False)
+    probabilities: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
 @torch.no_grad()
@@ -63,4 +66,5 @@ def evaluate(model, loader, accelerator, step: int) -> Evaluation:
         model.train()
     probs = softmax(np.concatenate(all_logits))
     y_true = np.concatenate(all_labels)
-    return Evaluation(step, compute_metrics(y_true, probs), confusion(y_true, probs))
+    return Evaluation(step, compute_metrics(y_true, probs), confusion(y_true, probs),
+                      y_true=y_true, probabilities=probs)

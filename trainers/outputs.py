@@ -110,3 +110,14 @@ def write_trial_outputs(trial, labels: list[str], batches, progress, outcome) ->
     write_confusion_matrix(trial.output_dir, labels,
                            evaluation.confusion if evaluation else None,
                            evaluation.step if evaluation else None)
+    if evaluation is not None and evaluation.probabilities is not None:
+        write_validation_predictions(trial.output_dir, labels, evaluation)
+
+
+def write_validation_predictions(output_dir: Path, labels: list[str], evaluation) -> None:
+    """The best evaluation's class probabilities, for ROC and precision-recall curves."""
+    write_json(Path(output_dir) / "validation_predictions.json",
+               {"labels": labels, "step": evaluation.step,
+                "y_true": [int(y) for y in evaluation.y_true],
+                "probabilities": [[round(float(p), 6) for p in row]
+                                  for row in evaluation.probabilities]})

@@ -116,6 +116,9 @@ def test_mlflow_has_nested_trial_runs_with_matching_states(finished_study):
     keys = {n: set(r.data.params) for n, r in trials.items()}
     assert len({frozenset(k) for k in keys.values()}) == 1, keys
     assert trials[0].data.tags["dnahpo.pruned_at_step"] == str(study.trials[0].user_attrs["pruned_at_step"])
+    artifacts = {a.path for a in client.list_artifacts(trials[1].info.run_id)}
+    assert {"confusion_matrix.png", "roc_curve.png", "pr_curve.png", "history.json",
+            "result.json", "model"} <= artifacts, artifacts
     history = client.get_metric_history(trials[1].info.run_id, f"val_{spec.study.metric}")
     assert [m.step for m in history] == sorted(study.trials[1].intermediate_values)
     # The splits are dataset inputs of the study run; the test split is not among them.
