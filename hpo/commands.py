@@ -48,7 +48,10 @@ def _existing_study(spec: StudySpec):
               f"with: hpo run {spec.source}", file=sys.stderr)
         return None
     except optuna.exceptions.StorageInternalError as exc:
-        print(f"error: cannot open {_safe(spec.optuna_storage_url)}: {exc}", file=sys.stderr)
+        from storage.urls import redact_text
+
+        print(f"error: cannot open {_safe(spec.optuna_storage_url)}: "
+              f"{redact_text(str(exc), spec.optuna_storage_url)}", file=sys.stderr)
         return None
 
 
@@ -119,12 +122,18 @@ def _run_study(spec: StudySpec, again: str):
     except Exception as exc:
         if not is_transient(exc):
             raise
-        from storage.check import diagnose
+        return _storage_unusable(exc, spec.optuna_storage_url)
 
-        problem, advice = diagnose(exc, spec.optuna_storage_url)
-        print(f"error: cannot use the study's storage {_safe(spec.optuna_storage_url)}: "
-              f"{problem}\n  to fix: {advice}", file=sys.stderr)
-        return EXIT_FAILED
+
+def _storage_unusable(exc: BaseException, url: str) -> int:
+    """A connection error as what failed and what to do, the URL without its password."""
+    from storage.check import diagnose
+    from storage.urls import redact_text
+
+    problem, advice = diagnose(exc, url)
+    print(f"error: cannot use the storage {_safe(url)}: {redact_text(problem, url)}\n"
+          f"  to fix: {advice}", file=sys.stderr)
+    return EXIT_FAILED
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -235,11 +244,12 @@ def cmd_promote(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    from hpo.runner import BadOverride, StudyRunError, check_override_urls
     from hpo.spec import SpecError
-    from hpo.runner import StudyRunError
     from hpo.trial_loop import study_counts
     from hpo.worker import pin_gpu, spec_from_storage
     from storage import storage_kind
+    from storage.transient import is_transient
 
     if args.gpu is not None:
         pin_gpu(args.gpu)
@@ -251,10 +261,15 @@ def cmd_worker(args: argparse.Namespace) -> int:
         again = f"hpo worker {args.study_file}"
     elif args.study and args.storage:
         try:
+            check_override_urls(args.storage, args.tracking_uri)
             spec = spec_from_storage(args.study, args.storage)
-        except (StudyRunError, SpecError) as exc:
+        except (BadOverride, StudyRunError, SpecError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return EXIT_BAD_INPUT
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            return _storage_unusable(exc, args.storage)
         spec = _with_overrides(spec, args)
         again = f"hpo worker --study {args.study} --storage {_safe(args.storage)}"
     else:

@@ -58,18 +58,22 @@ def apply_overrides(spec: StudySpec, o: Overrides) -> StudySpec:
                                 timeout=o.timeout or spec.study.timeout)
     storage = dataclasses.replace(spec.storage, optuna=o.storage or spec.storage.optuna,
                                   mlflow=o.tracking_uri or spec.storage.mlflow)
-    # The same rule as in the study file: a password on the command line would end up in trial
-    # files, MLflow and the study's stored spec.
-    for flag, url in (("--storage", o.storage), ("--tracking-uri", o.tracking_uri)):
+    check_override_urls(o.storage, o.tracking_uri)
+    new = dataclasses.replace(spec, study=study, storage=storage,
+                              output=o.output.resolve() if o.output else spec.output)
+    object.__setattr__(new, "source", spec.source)
+    return new
+
+
+def check_override_urls(storage: str | None, tracking_uri: str | None) -> None:
+    """The study file's rule for flags too: a password on the command line would end up in
+    trial files, MLflow and the study's stored spec (and shows in `ps`)."""
+    for flag, url in (("--storage", storage), ("--tracking-uri", tracking_uri)):
         if url and "://" in url and urlsplit(url).password:
             raise BadOverride(f"{flag} {redact_url(url)}: a password on the command line would "
                               f"be written to trial files, MLflow and the study's stored spec; "
                               f"give it in PGPASSWORD or ~/.pgpass instead (for an MLflow server: "
                               f"MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD)")
-    new = dataclasses.replace(spec, study=study, storage=storage,
-                              output=o.output.resolve() if o.output else spec.output)
-    object.__setattr__(new, "source", spec.source)
-    return new
 
 
 def open_study(spec: StudySpec, pruner: optuna.pruners.BasePruner | None = None,

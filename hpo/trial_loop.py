@@ -81,10 +81,11 @@ def run_trials(study: optuna.Study, objective: Callable[[optuna.Trial], float],
 
     ``objective(trial)`` returns the value, raises ``optuna.TrialPruned``, or raises
     ``TrialFailed`` (recorded as FAIL, the loop goes on; so does a lost database connection);
-    any other exception, Ctrl-C included, is recorded as FAIL and re-raised. ``lock()`` is the study-wide lock (storage.locks);
-    ``storage`` is the storage the study was opened with, unwrapped, for heartbeats (default:
-    the study's). ``timeout`` stops *starting* trials after that many seconds. ``budget`` None
-    runs until the timeout.
+    any other exception, Ctrl-C included, is recorded as FAIL and re-raised. ``lock()`` is the
+    study-wide lock (storage.locks); ``storage`` is the storage the study was opened with, for
+    heartbeats (default: the study's). ``timeout`` stops *starting* trials after that many
+    seconds; ``budget`` None runs until the timeout. ``before_iteration(study)`` runs before
+    each decision (`hpo run` closes the MLflow runs of dead workers' trials there).
     """
     if budget is None and timeout is None:
         raise ValueError("run_trials needs a budget or a timeout, or it never ends; got neither")
@@ -95,7 +96,7 @@ def run_trials(study: optuna.Study, objective: Callable[[optuna.Trial], float],
     worker = f"{socket.gethostname()}:{os.getpid()}"
     result = LoopResult(stop_reason="budget")
     failures_in_a_row = 0
-    waiting_since: float | None = None
+    waiting = False
     while True:
         if before_iteration is not None:
             before_iteration(study)
@@ -109,14 +110,14 @@ def run_trials(study: optuna.Study, objective: Callable[[optuna.Trial], float],
             if counts.done >= (budget or 0):
                 log.info("budget reached: %d completed or pruned trials", counts.done)
                 return result
-            if waiting_since is None:
-                waiting_since = time.monotonic()
+            if not waiting:
+                waiting = True
                 log.info("budget taken: %d done + %d running of %d; waiting for the running "
                          "trials to end (or go stale and be retried)", counts.done,
                          counts.running, budget)
             time.sleep(poll)
             continue
-        waiting_since = None
+        waiting = False
         frozen = _run_claimed(study, trial, objective, storage, worker)
         result.trials.append(frozen)
         if on_trial_end is not None:

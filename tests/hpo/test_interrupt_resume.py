@@ -30,6 +30,7 @@ def start_run(path: Path) -> subprocess.Popen:
 
 
 def wait_for_running_trial(spec, number: int, timeout: float = 240) -> None:
+    """Until trial ``number`` runs and has its MLflow run (so a kill finds both in place)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if (spec.output_dir / "optuna.db").exists():
@@ -38,7 +39,8 @@ def wait_for_running_trial(spec, number: int, timeout: float = 240) -> None:
             except KeyError:  # the database exists, the study not yet
                 study = None
             trials = study.get_trials(deepcopy=False) if study else []
-            if len(trials) > number and trials[number].state == TrialState.RUNNING:
+            if (len(trials) > number and trials[number].state == TrialState.RUNNING
+                    and "mlflow_run_id" in trials[number].user_attrs):
                 return
         time.sleep(0.5)
     raise AssertionError(f"trial {number} never started")
