@@ -13,6 +13,7 @@ from typing import Any
 from accelerate.utils import broadcast_object_list
 
 from hpo.optuna_factory import build_pruner
+from storage.transient import retry_transient
 from trainers.trial_file import OptunaLink
 
 
@@ -24,15 +25,20 @@ class OptunaReporter:
         if link is None or not is_main_process:
             return
         import optuna
-        study = optuna.load_study(study_name=study_name, storage=link.storage,
-                                  pruner=build_pruner(link.pruner_plain))
+
+        from storage import make_optuna_storage
+        # pool_pre_ping and the retries below let a trial ride out a database restart.
+        study = retry_transient(lambda: optuna.load_study(
+            study_name=study_name, storage=make_optuna_storage(link.storage),
+            pruner=build_pruner(link.pruner_plain)), "attaching to the study")
         self.trial = optuna.trial.Trial(study, link.trial_id)
 
     def report_and_should_prune(self, value: float, step: int) -> bool:
         if self.trial is None:
             return False
-        self.trial.report(value, step)
-        return bool(self.trial.should_prune())
+        # Reporting a step twice is ignored by Optuna, so a retried report is harmless.
+        retry_transient(lambda: self.trial.report(value, step), f"reporting step {step}")
+        return bool(retry_transient(self.trial.should_prune, "asking the pruner"))
 
 
 def share_from_main(accelerator, value: Any) -> Any:
