@@ -224,6 +224,17 @@ def kmer_tokenizer(k: int, model_max_length: int = 512):
     return _finish(tok, model_max_length)
 
 
+def portable_tokenizer_config(path) -> None:
+    """transformers 5 writes ``"tokenizer_class": "TokenizersBackend"``, a name transformers 4.x
+    does not know; ``PreTrainedTokenizerFast`` is understood by both (an alias in 5.x)."""
+    import json
+
+    cfg_path = Path(path) / "tokenizer_config.json"
+    cfg = json.loads(cfg_path.read_text())
+    cfg["tokenizer_class"] = "PreTrainedTokenizerFast"
+    cfg_path.write_text(json.dumps(cfg, indent=2, ensure_ascii=False) + "\n")
+
+
 # --------------------------------------------------------------------------------------------
 # Model
 # --------------------------------------------------------------------------------------------
