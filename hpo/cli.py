@@ -123,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     # of the CLI cannot act on that, so keep the output for what they can act on.
     warnings.filterwarnings("ignore", message=r".*is experimental.*")
     warnings.filterwarnings("ignore", message=r".*experimental feature.*")
+    # dnahpo says itself when the baseline lies outside a searched range (hpo.params).
+    warnings.filterwarnings("ignore", message=r"Fixed parameter .* is out of range")
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
     from hpo import commands  # imported late: `hpo --help` stays fast

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 import optuna
 import yaml
+from optuna.trial import TrialState
 
 from hpo.objective import ATTR_BASELINE, Objective, TrialContext
 from hpo.optuna_factory import build_pruner, build_sampler
@@ -197,6 +198,27 @@ def _enqueue_configurations(study: optuna.Study, spec: StudySpec) -> None:
     for path in spec.study.enqueue:
         for params in load_configurations(path):
             study.enqueue_trial(params, skip_if_exists=True)
+    for name in spec.study.enqueue_best_of:
+        for params in best_configurations(study, name, spec):
+            study.enqueue_trial(params, skip_if_exists=True)
+
+
+def best_configurations(study: optuna.Study, earlier_name: str,
+                        spec: StudySpec) -> list[dict[str, Any]]:
+    """The searched parameters of the best completed trials of an earlier study."""
+    try:
+        earlier = optuna.load_study(study_name=earlier_name, storage=study._storage)
+    except KeyError:
+        names = optuna.get_all_study_names(study._storage)
+        raise StudyRunError(f"study.enqueue_best_of: no study {earlier_name!r} in this storage "
+                            f"(it holds: {', '.join(names) or 'none'})") from None
+    completed = [t for t in earlier.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+                 if t.value is not None]
+    maximize = earlier.direction == optuna.study.StudyDirection.MAXIMIZE
+    completed.sort(key=lambda t: t.value, reverse=maximize)
+    searched = {name for name, dim in spec.search.dimensions().items() if dim and dim.searched}
+    return [{k: v for k, v in t.params.items() if k in searched}
+            for t in completed[:spec.study.enqueue_best_k]]
 
 
 def load_configurations(path: Path) -> list[dict[str, Any]]:

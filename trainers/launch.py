@@ -33,6 +33,13 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))  # honours container and taskset limits
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 def accelerate_command(trial_file: str | Path, num_processes: int = 1,
                        extra_args: Sequence[str] = ()) -> list[str]:
     """The ``accelerate launch`` command line for one trial (the trainer sets its own mixed
@@ -42,6 +49,10 @@ def accelerate_command(trial_file: str | Path, num_processes: int = 1,
                "--dynamo_backend", "no"]
     if num_processes > 1:
         command += ["--multi_gpu", "--main_process_port", str(_free_port())]
+    # accelerate sets OMP_NUM_THREADS=1 unless told otherwise, which leaves all but one core
+    # idle on a CPU; share the cores this process may use among the ranks instead.
+    threads = os.environ.get("OMP_NUM_THREADS") or str(max(1, _usable_cores() // num_processes))
+    command += ["--num_cpu_threads_per_process", threads]
     return [*command, *extra_args, "-m", "trainers.finetune", str(trial_file)]
 
 

@@ -27,6 +27,7 @@ from hpo.data.formats import detect_format
 from hpo.data.loaders import load_reads
 from hpo.data.records import ReadTable, sort_label_names
 from hpo.data.report import build_report, format_report
+from hpo.data.subsample import stratified_subsample
 from hpo.data.splitting import SPLITS, remove_cross_split_copies, split_reads
 from hpo.spec.schema import DataSpec, StudySpec
 from hpo.spec.strict import to_plain
@@ -95,11 +96,18 @@ def prepare_into(data: DataSpec, prepared_root: Path, force: bool = False) -> Pr
     del table  # the reads that cleaning removed need not stay in memory while writing
     cleaned = cleaning.table
     check_splittable(cleaned, data.split, "after cleaning", _removal_summary(cleaning.removed))
+    keys, subsampled = cleaning.canonical_keys, 0
+    if data.max_reads is not None and len(cleaned) > data.max_reads:
+        kept = stratified_subsample(cleaned, data.max_reads, data.split.seed)
+        subsampled = len(cleaned) - len(kept)
+        cleaned = cleaned.take(kept)
+        keys = [keys[i] for i in kept.tolist()] if keys is not None else None
+        check_splittable(cleaned, data.split, f"after subsampling to max_reads={data.max_reads}")
     parts = split_reads(cleaned, data.split)
     parts, cross_split = remove_cross_split_copies(
         cleaned, parts, deduplicated=(data.clean.deduplicate
                                       and data.clean.reverse_complement_duplicates),
-        keys=cleaning.canonical_keys)
+        keys=keys)
 
     labels = sort_label_names(set(cleaned.labels))
     counts = {name: _class_counts(cleaned, parts[name], labels) for name in SPLITS}
@@ -109,7 +117,8 @@ def prepare_into(data: DataSpec, prepared_root: Path, force: bool = False) -> Pr
             logger.warning("the %s split has no reads of class(es) %s", name,
                            ", ".join(map(repr, missing)))
     report = build_report(digest=digest, source=str(path), fmt=fmt, rows_in=rows_in,
-                          cleaning=cleaning, cross_split_removed=cross_split, labels=labels,
+                          cleaning=cleaning, cross_split_removed=cross_split,
+                          subsampled=subsampled, labels=labels,
                           counts=counts)
     manifest = {
         "digest": digest,

@@ -5,10 +5,12 @@ from hpo.data.cleaning import CleaningResult
 
 
 def build_report(*, digest: str, source: str, fmt: str, rows_in: int, cleaning: CleaningResult,
-                 cross_split_removed: int, labels: list[str],
+                 cross_split_removed: int, labels: list[str], subsampled: int = 0,
                  counts: dict[str, dict[str, int]]) -> dict:
     removed = dict(cleaning.removed)
     removed["cross_split_duplicate"] = cross_split_removed
+    if subsampled:
+        removed["subsampled (max_reads)"] = subsampled
     rows_out = sum(sum(per_label.values()) for per_label in counts.values())
     return {
         "digest": digest,

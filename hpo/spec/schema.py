@@ -96,6 +96,8 @@ class DataSpec:
     group_column: str | None = None
     # FASTA/FASTQ headers carry the label as `>id label=X` (key configurable here).
     header_label_key: str = "label"
+    # Keep at most this many cleaned reads (a stratified, seeded sample) for quick studies.
+    max_reads: int | None = field(default=None, metadata=bounds(ge=10))
     clean: CleanSpec = field(default_factory=CleanSpec)
     split: SplitSpec = field(default_factory=SplitSpec)
 
@@ -163,6 +165,10 @@ class StudySettings:
     max_consecutive_failures: int = field(default=5, metadata=bounds(ge=1))
     # YAML/JSON files, each a list of configurations to run first (after the baseline).
     enqueue: list[Path] = field(default_factory=list, metadata={"path_must_exist": True})
+    # Earlier studies in the same Optuna storage whose best trials run first (a warm start
+    # from what an earlier search learned); enqueue_best_k trials of each.
+    enqueue_best_of: list[str] = field(default_factory=list)
+    enqueue_best_k: int = field(default=3, metadata=bounds(ge=1))
     sampler: SamplerSpec = field(default_factory=SamplerSpec)
     pruner: PrunerSpec = field(default_factory=PrunerSpec)
 
