@@ -32,6 +32,7 @@ data:
   path: {data_path}
   format: {fmt}                 # auto | csv | tsv | fasta | fastq (.gz allowed)
 {columns}  # group_column: {group_hint}        # reads of one group never span two splits
+  max_reads: null               # a number: a stratified sample of the cleaned reads, for a quick look
   clean:
     alphabet: ACGTN             # other characters: on_invalid (drop | error)
     on_invalid: drop
@@ -76,6 +77,8 @@ study:
   metric: mcc                   # mcc | accuracy | f1_macro | precision_macro | recall_macro | auroc | auprc | loss
   n_trials: 20                  # completed + pruned trials, over all runs and workers
   warm_start: true              # trial 0 runs the field's default configuration
+  enqueue: []                   # YAML/JSON files of configurations to run first
+  enqueue_best_of: []           # earlier studies (same storage) whose best trials run first
   sampler: {{name: tpe, seed: 0}}           # tpe | random | cmaes | gp | qmc | grid
   pruner: {{name: hyperband}}               # hyperband | successive_halving | median | percentile | patient | threshold | none
 
