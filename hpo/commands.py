@@ -55,6 +55,12 @@ def _existing_study(spec: StudySpec):
         return None
 
 
+def _load_with_study(args: argparse.Namespace):
+    """(spec, study) for the commands that read an existing study; study None on any problem."""
+    spec = _load(args.study, args)
+    return spec, (_existing_study(spec) if spec is not None else None)
+
+
 def _safe(url: str) -> str:
     from storage import redact_url
 
@@ -157,8 +163,7 @@ Next:
 def cmd_status(args: argparse.Namespace) -> int:
     from hpo.reporting import format_status_table
 
-    spec = _load(args.study, args)
-    study = spec and _existing_study(spec)
+    spec, study = _load_with_study(args)
     if study is None:
         return EXIT_BAD_INPUT
     print(format_status_table(study, spec.study.metric))
@@ -170,8 +175,7 @@ def cmd_best(args: argparse.Namespace) -> int:
 
     from hpo.reporting import best_trial_summary
 
-    spec = _load(args.study, args)
-    study = spec and _existing_study(spec)
+    spec, study = _load_with_study(args)
     if study is None:
         return EXIT_BAD_INPUT
     try:
@@ -193,8 +197,7 @@ def cmd_best(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from hpo.reporting import format_summary, write_report
 
-    spec = _load(args.study, args)
-    study = spec and _existing_study(spec)
+    spec, study = _load_with_study(args)
     if study is None:
         return EXIT_BAD_INPUT
     out_dir = spec.report_dir
