@@ -305,14 +305,13 @@ def cmd_storage(args: argparse.Namespace) -> int:
 
 def cmd_server(args: argparse.Namespace) -> int:
     import os
-    from urllib.parse import urlsplit
-
     from storage import storage_kind
     from storage.check import check_connection
     from storage.mlflow_server import mlflow_server_command, prepare_local_paths
+    from storage.urls import url_password
 
     backend = args.backend_store_uri
-    if "://" in backend and urlsplit(backend).password:
+    if url_password(backend):
         print(f"error: --backend-store-uri {_safe(backend)}: a password on the command line "
               f"shows in `ps` and in logs; give it in PGPASSWORD or ~/.pgpass instead",
               file=sys.stderr)

@@ -14,7 +14,6 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import optuna
 import yaml
@@ -29,6 +28,7 @@ from hpo.tracking import StudyTracker
 from hpo.trial_files import pruner_plain
 from hpo.trial_loop import TooManyFailures, run_trials, study_counts
 from storage import make_optuna_storage, redact_url
+from storage.urls import url_password
 from storage.locks import study_lock
 
 log = logging.getLogger("hpo.runner")
@@ -70,7 +70,7 @@ def check_override_urls(storage: str | None, tracking_uri: str | None) -> None:
     """The study file's rule for flags too: a password on the command line would end up in
     trial files, MLflow and the study's stored spec (and shows in `ps`)."""
     for flag, url in (("--storage", storage), ("--tracking-uri", tracking_uri)):
-        if url and "://" in url and urlsplit(url).password:
+        if url and url_password(url):
             raise BadOverride(f"{flag} {redact_url(url)}: a password on the command line would "
                               f"be written to trial files, MLflow and the study's stored spec; "
                               f"give it in PGPASSWORD or ~/.pgpass instead (for an MLflow server: "

@@ -5,6 +5,11 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 
+def url_password(url: str) -> str | None:
+    """The password written into ``url``, if any (plain paths have none)."""
+    return urlsplit(url).password if "://" in url else None
+
+
 def redact_url(url: str) -> str:
     """The URL with any password replaced by ***, safe for logs, MLflow tags and reports."""
     if "://" not in url:
@@ -24,7 +29,7 @@ def redact_url(url: str) -> str:
 def redact_text(text: str, url: str) -> str:
     """``text`` with the password of ``url`` (if any) replaced by ***: for error messages
     from drivers, which may quote what they were given."""
-    password = urlsplit(url).password if "://" in url else None
+    password = url_password(url)
     return text.replace(password, "***") if password else text
 
 

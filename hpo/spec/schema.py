@@ -8,10 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 from hpo.spec.search_space import SearchSpec
 from hpo.spec.strict import bounds
+from storage.urls import url_password
 
 METRICS = ("mcc", "accuracy", "f1_macro", "precision_macro", "recall_macro", "auroc", "auprc",
            "loss")
@@ -196,7 +196,7 @@ class StorageSpec:
         problems = []
         for key in ("optuna", "mlflow"):
             url = getattr(self, key)
-            if url and "://" in url and urlsplit(url).password:
+            if url and url_password(url):
                 problems.append((key, "a password in a study file would be logged and shared; "
                                       "give it in PGPASSWORD or ~/.pgpass instead"))
         if (self.heartbeat_interval and self.grace_period
