@@ -67,7 +67,7 @@ def best_completed_trials(study: optuna.Study, k: int) -> list[optuna.trial.Froz
     return sorted(completed, key=lambda t: t.value, reverse=reverse)[:k]
 
 
-def _read_sequences(path: Path) -> tuple[list[str], list[str]]:
+def read_labelled_tsv(path: Path) -> tuple[list[str], list[str]]:
     import csv
 
     with path.open(newline="", encoding="utf-8") as handle:
@@ -118,7 +118,7 @@ def evaluate_on_test(model_uri: str, data_dir: Path, manifest: dict[str, Any]) -
 
     from trainers.metrics import compute_metrics
 
-    sequences, names = _read_sequences(data_dir / manifest["files"]["test"])
+    sequences, names = read_labelled_tsv(data_dir / manifest["files"]["test"])
     labels = manifest["labels"]
     model = mlflow.pyfunc.load_model(model_uri)
     predicted = model.predict(sequences)

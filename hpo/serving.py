@@ -28,52 +28,64 @@ def _as_sequences(model_input: Any) -> list[str]:
     return [str(s) for s in model_input]
 
 
+def load_sequence_classifier(weights: Path, base: str, labels: list[str],
+                             trust_remote_code: bool = False, revision: str | None = None):
+    """(tokenizer, model in eval mode) from a trial's saved ``model/`` folder: a LoRA adapter
+    with its head on top of ``base`` (when adapter_config.json is there), else a whole model."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    weights = Path(weights)
+    tokenizer = AutoTokenizer.from_pretrained(weights)
+    kwargs = {"num_labels": len(labels), "id2label": dict(enumerate(labels)),
+              "label2id": {name: i for i, name in enumerate(labels)},
+              "trust_remote_code": trust_remote_code}
+    if (weights / "adapter_config.json").exists():
+        from peft import PeftModel
+
+        model = AutoModelForSequenceClassification.from_pretrained(base, revision=revision,
+                                                                   **kwargs)
+        if model.config.pad_token_id is None:
+            model.config.pad_token_id = tokenizer.pad_token_id
+        model = PeftModel.from_pretrained(model, weights)
+    else:  # full fine-tuning: the weights are the whole model
+        model = AutoModelForSequenceClassification.from_pretrained(weights, **kwargs)
+    return tokenizer, model.eval()
+
+
+def predict_probabilities(tokenizer, model, sequences: list[str], max_length: int,
+                          batch_size: int = 64):
+    """Class probabilities (n reads x n classes, numpy float32) for normalised sequences."""
+    import torch
+
+    probabilities = []
+    with torch.no_grad():
+        for start in range(0, len(sequences), batch_size):
+            enc = tokenizer(sequences[start:start + batch_size], padding=True, truncation=True,
+                            max_length=max_length, return_tensors="pt")
+            probabilities.append(torch.softmax(model(**enc).logits.float(), dim=-1))
+    n_classes = model.config.num_labels
+    return (torch.cat(probabilities) if probabilities else torch.zeros((0, n_classes))).numpy()
+
+
 class DnaSequenceClassifier(mlflow.pyfunc.PythonModel):
     """Base model + adapter + tokenizer, predicting a label and class probabilities per read."""
 
     def load_context(self, context: Any) -> None:
-        import torch
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
         meta = json.loads(Path(context.artifacts["meta"]).read_text())
         self.labels: list[str] = meta["labels"]
         self.max_length: int = meta["max_length"]
-        weights = Path(context.artifacts["weights"])
-        base = context.artifacts.get("base") or meta["base_model"]
-        self.tokenizer = AutoTokenizer.from_pretrained(weights)
-        kwargs = {"num_labels": len(self.labels),
-                  "id2label": dict(enumerate(self.labels)),
-                  "label2id": {name: i for i, name in enumerate(self.labels)},
-                  "trust_remote_code": meta.get("trust_remote_code", False)}
-        if (weights / "adapter_config.json").exists():
-            from peft import PeftModel
-
-            revision = None if context.artifacts.get("base") else meta.get("base_revision")
-            model = AutoModelForSequenceClassification.from_pretrained(
-                base, revision=revision, **kwargs)
-            if model.config.pad_token_id is None:
-                model.config.pad_token_id = self.tokenizer.pad_token_id
-            model = PeftModel.from_pretrained(model, weights)
-        else:  # full fine-tuning: the weights are the whole model
-            model = AutoModelForSequenceClassification.from_pretrained(weights, **kwargs)
-        self.model = model.eval()
-        self.torch = torch
+        local_base = context.artifacts.get("base")
+        self.tokenizer, self.model = load_sequence_classifier(
+            Path(context.artifacts["weights"]), local_base or meta["base_model"], self.labels,
+            trust_remote_code=meta.get("trust_remote_code", False),
+            revision=None if local_base else meta.get("base_revision"))
 
     def predict(self, context: Any, model_input: Any, params: dict[str, Any] | None = None):
         import pandas as pd
 
         sequences = [s.upper().replace("U", "T") for s in _as_sequences(model_input)]
-        batch_size = int((params or {}).get("batch_size", 64))
-        probabilities = []
-        with self.torch.no_grad():
-            for start in range(0, len(sequences), batch_size):
-                enc = self.tokenizer(sequences[start:start + batch_size], padding=True,
-                                     truncation=True, max_length=self.max_length,
-                                     return_tensors="pt")
-                logits = self.model(**enc).logits
-                probabilities.append(self.torch.softmax(logits.float(), dim=-1))
-        probs = (self.torch.cat(probabilities) if probabilities
-                 else self.torch.zeros((0, len(self.labels)))).numpy()
+        probs = predict_probabilities(self.tokenizer, self.model, sequences, self.max_length,
+                                      int((params or {}).get("batch_size", 64)))
         frame = pd.DataFrame({"label": [self.labels[i] for i in probs.argmax(axis=1)],
                               "probability": probs.max(axis=1) if len(probs) else []})
         for i, name in enumerate(self.labels):

@@ -1,7 +1,7 @@
 """Does pretraining help? Fine-tune the bundled model and the same architecture from random
 initialisation with the same settings on the demo task, and compare validation MCC.
 
-    python assets/model/compare_finetuning.py [--study studies/demo.yaml] [--out runs/pretraining-check]
+    python assets/model/compare_finetuning.py [--study studies/demo.yaml] [--seeds 0 1 2] [--out runs/pretraining-check]
 
 Both runs go through the code paths a study uses: `hpo prepare`'s splits and the trainer
 (`accelerate launch -m trainers.finetune`) with a stand-alone trial file. The random model is
@@ -39,7 +39,7 @@ def random_init_copy(pretrained: Path, dest: Path, seed: int) -> Path:
     return dest
 
 
-def run_trial(spec, data_dir: Path, model_dir: Path, params: dict, out: Path) -> dict:
+def run_trial(spec, data_dir: Path, model_dir: Path, params: dict, out: Path, seed: int) -> dict:
     from hpo.launcher import accelerate_command, launch_trial
     from hpo.objective import interpret
     from hpo.trial_files import build_trial_file, write_json_atomic
@@ -50,6 +50,7 @@ def run_trial(spec, data_dir: Path, model_dir: Path, params: dict, out: Path) ->
     payload["optuna"] = None
     payload["model"]["name_or_path"] = str(model_dir)
     payload["training"]["patience"] = None  # the same amount of training for both models
+    payload["training"]["seed"] = seed
     trial_file = write_json_atomic(out / "trial.json", payload)
     launched = launch_trial(accelerate_command(trial_file), out / "trainer.log")
     outcome = interpret(launched, out, params["epochs"])
@@ -58,13 +59,29 @@ def run_trial(spec, data_dir: Path, model_dir: Path, params: dict, out: Path) ->
     return json.loads((out / "result.json").read_text())
 
 
+def summary_table(rows: list[dict]) -> str:
+    """Mean ± sd of validation MCC over seeds, one line per setting and model."""
+    import statistics
+
+    lines = ["| setting | model | validation MCC, mean ± sd | per seed |", "|---|---|---|---|"]
+    for setting in dict.fromkeys(r["setting"] for r in rows):
+        for model in ("pretrained", "random init"):
+            mccs = [r["val_mcc"] for r in rows if r["setting"] == setting and r["model"] == model]
+            sd = statistics.stdev(mccs) if len(mccs) > 1 else 0.0
+            lines.append(f"| {setting} | {model} | {statistics.mean(mccs):.3f} ± {sd:.3f} | "
+                         + ", ".join(f"{m:.3f}" for m in mccs) + " |")
+    return "\n".join(lines)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--study", type=Path, default=ROOT / "studies" / "demo.yaml")
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "pretraining-check")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
+                        help="each seed sets the random initialisation and the training order")
     parser.add_argument("--settings", nargs="+", choices=list(SETTINGS), default=list(SETTINGS))
     args = parser.parse_args()
+    args.out = args.out.resolve()  # the trial file's paths must not depend on where it lies
 
     from hpo.data import prepare_data
     from hpo.spec import BASELINE, load_study_spec
@@ -72,24 +89,21 @@ def main() -> int:
     spec = load_study_spec(args.study)
     prepared = prepare_data(spec)
     pretrained = Path(spec.model.name_or_path)
-    random_model = random_init_copy(pretrained, args.out / "random-init-model", args.seed)
     rows = []
-    for setting in args.settings:
-        changes = SETTINGS[setting]
-        params = {**BASELINE, "lora_alpha": 2 * BASELINE["lora_rank"], **changes}
-        for name, model in (("pretrained", pretrained), ("random init", random_model)):
-            result = run_trial(spec, prepared.path, model, params,
-                               args.out / setting / name.replace(" ", "-"))
-            rows.append({"setting": setting, "model": name,
-                         "val_mcc": result["best_metrics"]["mcc"],
-                         "val_accuracy": result["best_metrics"]["accuracy"],
-                         "train_seconds": round(result["train_seconds"], 1)})
-            print(json.dumps(rows[-1]), flush=True)
-    (args.out / f"comparison-{'-'.join(args.settings)}.json").write_text(json.dumps(rows, indent=2))
-    print("\n| setting | model | validation MCC | accuracy | train s |\n|---|---|---|---|---|")
-    for r in rows:
-        print(f"| {r['setting']} | {r['model']} | {r['val_mcc']:.3f} | {r['val_accuracy']:.3f} "
-              f"| {r['train_seconds']} |")
+    for seed in args.seeds:
+        random_model = random_init_copy(pretrained, args.out / f"random-init-model-seed{seed}", seed)
+        for setting in args.settings:
+            params = {**BASELINE, "lora_alpha": 2 * BASELINE["lora_rank"], **SETTINGS[setting]}
+            for name, model in (("pretrained", pretrained), ("random init", random_model)):
+                result = run_trial(spec, prepared.path, model, params,
+                                   args.out / f"seed{seed}" / setting / name.replace(" ", "-"), seed)
+                rows.append({"setting": setting, "model": name, "seed": seed,
+                             "val_mcc": result["best_metrics"]["mcc"],
+                             "val_accuracy": result["best_metrics"]["accuracy"],
+                             "train_seconds": round(result["train_seconds"], 1)})
+                print(json.dumps(rows[-1]), flush=True)
+    (args.out / "comparison.json").write_text(json.dumps(rows, indent=2))
+    print(summary_table(rows))
     return 0
 
 
