@@ -153,6 +153,13 @@ def examples_to_reach(result: dict[str, Any], target: float) -> int | None:
     return None
 
 
+def best_within(result: dict[str, Any], budget: int) -> float | None:
+    """The best completed validation metric among the trials finished within ``budget``
+    training examples (trials in order)."""
+    reached = [best for spent, best in best_so_far(result) if spent <= budget]
+    return reached[-1] if reached else None
+
+
 def mean_sd(values: list[float]) -> str:
     if not values:
         return "n/a"
@@ -191,20 +198,27 @@ def summarise(results: list[dict[str, Any]], metric: str) -> tuple[str, dict[str
     if pairs:
         lines.append("dnahpo against random search, seed by seed:")
         lines.append("| seed | random: best val / test | its examples | dnahpo: best val / test "
-                     "| dnahpo examples to reach random's best val | fraction |")
-        lines.append("|---|---|---|---|---|---|")
-        fractions = []
+                     "| dnahpo examples to reach random's best val | fraction | dnahpo's whole "
+                     "spend, fraction | random's best val within dnahpo's spend |")
+        lines.append("|---|---|---|---|---|---|---|---|")
+        fractions, totals = [], []
         for d, r in sorted(pairs, key=lambda p: p[0]["seed"]):
             r_spent = sum(t["examples_seen"] for t in r["trials"])
             reach = examples_to_reach(d, r["best"]["validation"])
             fraction = reach / r_spent if reach is not None else None
             fractions.append(fraction)
+            d_spent = sum(t["examples_seen"] for t in d["trials"])
+            totals.append(d_spent / r_spent)
+            same_spend = best_within(r, d_spent)
             lines.append(f"| {d['seed']} | {r['best']['validation']:.3f} / {r['test'][metric]:.3f} "
                          f"| {r_spent:,} | {d['best']['validation']:.3f} / "
                          f"{d['test'][metric]:.3f} | "
                          f"{'not reached' if reach is None else f'{reach:,}'} | "
-                         f"{'-' if fraction is None else f'{fraction:.0%}'} |")
+                         f"{'-' if fraction is None else f'{fraction:.0%}'} | "
+                         f"{totals[-1]:.0%} | "
+                         f"{'none finished' if same_spend is None else f'{same_spend:.3f}'} |")
         summary["targets"]["fraction_of_random_examples_to_reach_its_best"] = fractions
+        summary["targets"]["fraction_of_random_examples_spent_in_all"] = totals
         lines.append("")
     if by_arm.get("default") and by_arm.get("dnahpo"):
         d = [r["test"][metric] for r in by_arm["dnahpo"]]
