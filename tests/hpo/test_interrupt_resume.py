@@ -23,10 +23,16 @@ from .conftest import write_study
 pytestmark = pytest.mark.slow
 
 
+def _interruptible() -> None:
+    # As in a terminal: a shell's background job (`pytest &`, CI runners) starts with SIGINT
+    # ignored, which children inherit and Python then keeps, so Ctrl-C would never arrive.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_run(path: Path) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "hpo.cli", "run", str(path)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=_interruptible)
 
 
 def wait_for_running_trial(spec, number: int, timeout: float = 240) -> None:
