@@ -65,17 +65,15 @@ def arm_spec(spec, arm: str, seed: int, n_trials: int):
                                     sampler=SamplerSpec(name="random", seed=seed))
     elif arm != "dnahpo":
         raise ValueError(arm)
-    new = dataclasses.replace(spec, name=f"bench-{arm}-seed{seed}", search=search, study=study,
-                              training=dataclasses.replace(spec.training, seed=seed))
-    object.__setattr__(new, "source", spec.source)
-    return new
+    return spec.replace(name=f"bench-{arm}-seed{seed}", search=search, study=study,
+                        training=dataclasses.replace(spec.training, seed=seed))
 
 
 def run_dnahpo_arm(spec, arm: str, seed: int, n_trials: int) -> dict[str, Any]:
-    import optuna
     from optuna.trial import TrialState
 
     from hpo.objective import ATTR_DIR, ATTR_EXAMPLES, ATTR_PARAMS
+    from hpo.promotion import best_completed_trials
     from hpo.runner import run_study
 
     STATES = {TrialState.COMPLETE: "completed", TrialState.PRUNED: "pruned",
@@ -93,11 +91,7 @@ def run_dnahpo_arm(spec, arm: str, seed: int, n_trials: int) -> dict[str, Any]:
                        "value": t.value if t.state == TrialState.COMPLETE else None,
                        "examples_seen": int(t.user_attrs.get(ATTR_EXAMPLES) or 0),
                        "seconds": seconds, "params": t.user_attrs.get(ATTR_PARAMS)})
-    completed = [t for t in study.get_trials(deepcopy=False) if t.state == TrialState.COMPLETE]
-    if not completed:
-        raise RuntimeError(f"{bench.name}: no trial completed")
-    best = max(completed, key=lambda t: t.value)
-    assert study.direction == optuna.study.StudyDirection.MAXIMIZE
+    best = best_completed_trials(study, 1)[0]
     return {"arm": arm, "seed": seed, "wall_seconds": wall, "trials": trials,
             "best": {"trial": best.number, "validation": best.value,
                      "model_dir": str(Path(best.user_attrs[ATTR_DIR]) / "model")}}
@@ -117,20 +111,14 @@ def _forget_study(spec) -> None:
 # --- the test split, once per arm and seed -----------------------------------------------------
 
 def test_metrics(spec, prepared_dir: Path, model_dir: Path) -> dict[str, float]:
-    import numpy as np
-
-    from hpo.promotion import read_labelled_tsv
+    from hpo.promotion import score_test_split
     from hpo.serving import load_sequence_classifier, predict_probabilities
-    from trainers.metrics import compute_metrics
 
     manifest = json.loads((prepared_dir / "manifest.json").read_text())
-    labels = manifest["labels"]
-    sequences, names = read_labelled_tsv(prepared_dir / manifest["files"]["test"])
-    tokenizer, model = load_sequence_classifier(model_dir, spec.model.name_or_path, labels)
-    probs = predict_probabilities(tokenizer, model, sequences, spec.model.max_length)
-    y_true = np.array([labels.index(n) for n in names])
-    metrics = compute_metrics(y_true, probs.astype(np.float64), labels=list(range(len(labels))))
-    return {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float))}
+    tokenizer, model = load_sequence_classifier(model_dir, spec.model.name_or_path,
+                                                manifest["labels"])
+    return score_test_split(prepared_dir, manifest, lambda sequences: predict_probabilities(
+        tokenizer, model, sequences, spec.model.max_length))
 
 
 # --- aggregation -------------------------------------------------------------------------------

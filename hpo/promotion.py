@@ -17,15 +17,15 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import mlflow
 import optuna
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
-from optuna.trial import TrialState
 
 from hpo.objective import ATTR_PARAMS, ATTR_RUN_ID
+from hpo.reporting import ranked_completed_trials
 from hpo.spec import StudySpec
 from hpo.tracking import TAG_ROLE, TAG_STUDY, TAG_TRIAL, StudyTracker
 
@@ -59,12 +59,10 @@ def load_prepared(study: optuna.Study, spec: StudySpec) -> tuple[Path, dict[str,
 
 
 def best_completed_trials(study: optuna.Study, k: int) -> list[optuna.trial.FrozenTrial]:
-    completed = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-                 if t.value is not None and not math.isnan(t.value)]
-    if not completed:
+    ranked = ranked_completed_trials(study)
+    if not ranked:
         raise PromotionError(f"study {study.study_name!r} has no completed trial to promote")
-    reverse = study.direction == optuna.study.StudyDirection.MAXIMIZE
-    return sorted(completed, key=lambda t: t.value, reverse=reverse)[:k]
+    return ranked[:k]
 
 
 def read_labelled_tsv(path: Path) -> tuple[list[str], list[str]]:
@@ -112,20 +110,28 @@ def log_pyfunc_model(client: MlflowClient, run_id: str, spec: StudySpec, trial_d
     return info.model_uri
 
 
-def evaluate_on_test(model_uri: str, data_dir: Path, manifest: dict[str, Any]) -> dict[str, float]:
-    """The model as served (pyfunc) on the test split, with the trainer's metrics."""
+def score_test_split(data_dir: Path, manifest: dict[str, Any],
+                     class_probabilities: Callable[[list[str]], Any]) -> dict[str, float]:
+    """The trainer's metrics on the test split, from ``class_probabilities(sequences)``
+    (reads x classes, in the manifest's label order)."""
     import numpy as np
 
     from trainers.metrics import compute_metrics
 
     sequences, names = read_labelled_tsv(data_dir / manifest["files"]["test"])
     labels = manifest["labels"]
-    model = mlflow.pyfunc.load_model(model_uri)
-    predicted = model.predict(sequences)
-    probs = predicted[[f"p_{name}" for name in labels]].to_numpy(dtype=np.float64)
+    probs = np.asarray(class_probabilities(sequences), dtype=np.float64)
     y_true = np.array([labels.index(n) for n in names])
     metrics = compute_metrics(y_true, probs, labels=list(range(len(labels))))
     return {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float))}
+
+
+def evaluate_on_test(model_uri: str, data_dir: Path, manifest: dict[str, Any]) -> dict[str, float]:
+    """The model as served (pyfunc) on the test split, with the trainer's metrics."""
+    model = mlflow.pyfunc.load_model(model_uri)
+    columns = [f"p_{name}" for name in manifest["labels"]]
+    return score_test_split(data_dir, manifest,
+                            lambda sequences: model.predict(sequences)[columns].to_numpy())
 
 
 def promote(spec: StudySpec, top_k: int = 1, seeds: list[int] | None = None) -> Promotion:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import warnings
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,14 @@ def format_status_table(study: optuna.Study, metric: str) -> str:
     failed = [r for r in rows if r["state"] == "fail" and r["fail_reason"]]
     lines += [f"trial {r['number']} failed: {r['fail_reason']}" for r in failed]
     return "\n".join(lines)
+
+
+def ranked_completed_trials(study: optuna.Study) -> list[FrozenTrial]:
+    """Completed trials with a value, best first in the study's direction."""
+    completed = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+                 if t.value is not None and not math.isnan(t.value)]
+    reverse = study.direction == optuna.study.StudyDirection.MAXIMIZE
+    return sorted(completed, key=lambda t: t.value, reverse=reverse)
 
 
 def best_trial_summary(study: optuna.Study) -> dict[str, Any]:

@@ -17,12 +17,12 @@ from typing import Any
 
 import optuna
 import yaml
-from optuna.trial import TrialState
 
 from hpo.objective import ATTR_BASELINE, Objective, TrialContext
 from hpo.optuna_factory import build_pruner, build_sampler
 from hpo.params import grid_of, searched_baseline
 from hpo.progress import StudyProgress
+from hpo.reporting import ranked_completed_trials
 from hpo.spec import StudySpec, spec_to_dict
 from hpo.tracking import StudyTracker
 from hpo.trial_files import pruner_plain
@@ -60,10 +60,8 @@ def apply_overrides(spec: StudySpec, o: Overrides) -> StudySpec:
     storage = dataclasses.replace(spec.storage, optuna=o.storage or spec.storage.optuna,
                                   mlflow=o.tracking_uri or spec.storage.mlflow)
     check_override_urls(o.storage, o.tracking_uri)
-    new = dataclasses.replace(spec, study=study, storage=storage,
-                              output=o.output.resolve() if o.output else spec.output)
-    object.__setattr__(new, "source", spec.source)
-    return new
+    return spec.replace(study=study, storage=storage,
+                        output=o.output.resolve() if o.output else spec.output)
 
 
 def check_override_urls(storage: str | None, tracking_uri: str | None) -> None:
@@ -212,13 +210,9 @@ def best_configurations(study: optuna.Study, earlier_name: str,
         names = optuna.get_all_study_names(study._storage)
         raise StudyRunError(f"study.enqueue_best_of: no study {earlier_name!r} in this storage "
                             f"(it holds: {', '.join(names) or 'none'})") from None
-    completed = [t for t in earlier.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-                 if t.value is not None]
-    maximize = earlier.direction == optuna.study.StudyDirection.MAXIMIZE
-    completed.sort(key=lambda t: t.value, reverse=maximize)
     searched = {name for name, dim in spec.search.dimensions().items() if dim and dim.searched}
     return [{k: v for k, v in t.params.items() if k in searched}
-            for t in completed[:spec.study.enqueue_best_k]]
+            for t in ranked_completed_trials(earlier)[:spec.study.enqueue_best_k]]
 
 
 def load_configurations(path: Path) -> list[dict[str, Any]]:

@@ -5,6 +5,7 @@ starter file), so keep them short and say what the value means and why the defau
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -238,6 +239,13 @@ class StudySpec:
             problems.append(("search.lora_alpha", "lora_rank is fixed to 0 (full fine-tuning), "
                                                   "so lora_alpha has nothing to tune"))
         return problems
+
+    def replace(self, **changes: Any) -> "StudySpec":
+        """A copy with ``changes`` (dataclasses.replace) that still names its study file, which
+        relative paths in messages and `hpo ... FILE` hints refer to."""
+        new = dataclasses.replace(self, **changes)
+        object.__setattr__(new, "source", self.source)
+        return new
 
     # Paths derived from the spec, in one place so every command agrees on them.
     @property
