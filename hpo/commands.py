@@ -71,7 +71,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
     spec = _load(args.study)
     if spec is None:
         return EXIT_BAD_INPUT
+    from hpo.optuna_factory import random_phase_note
+
     print(f"# {args.study}: valid. Resolved study (defaults filled in, paths absolute):")
+    note = random_phase_note(spec.study.sampler.name, spec.study.sampler.options,
+                             spec.study.n_trials)
+    if note:
+        print(f"# note: {note}.")
     print(yaml.safe_dump(spec_to_dict(spec), sort_keys=False, default_flow_style=None), end="")
     return EXIT_OK
 

@@ -121,6 +121,9 @@ def score_test_split(data_dir: Path, manifest: dict[str, Any],
     sequences, names = read_labelled_tsv(data_dir / manifest["files"]["test"])
     labels = manifest["labels"]
     probs = np.asarray(class_probabilities(sequences), dtype=np.float64)
+    # The served probabilities are float32: their rows sum to 1 only to ~1e-7, and sklearn's
+    # log loss (float64 tolerance ~1e-8) would warn that they are not probabilities.
+    probs /= probs.sum(axis=1, keepdims=True)
     y_true = np.array([labels.index(n) for n in names])
     metrics = compute_metrics(y_true, probs, labels=list(range(len(labels))))
     return {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float))}

@@ -19,7 +19,7 @@ import optuna
 import yaml
 
 from hpo.objective import ATTR_BASELINE, Objective, TrialContext
-from hpo.optuna_factory import build_pruner, build_sampler
+from hpo.optuna_factory import build_pruner, build_sampler, random_phase_note
 from hpo.params import grid_of, searched_baseline
 from hpo.progress import StudyProgress
 from hpo.reporting import ranked_completed_trials
@@ -115,6 +115,10 @@ def run_study(spec: StudySpec) -> optuna.Study:
             tracker.log_prepared_data(study_run_id, prepared.path, prepared.manifest)
         log.info("study %r in %s (%d trials so far)", spec.name, redact_url(url),
                  len(study.trials))
+        note = random_phase_note(spec.study.sampler.name, spec.study.sampler.options,
+                                 spec.study.n_trials)
+        if note:
+            log.warning("%s", note)
         progress = StudyProgress(study, spec.study.metric, spec.study.n_trials, spec.study.timeout)
         objective = Objective(TrialContext(
             spec=spec, storage_url=url, pruner=pruner, data_dir=prepared.path,

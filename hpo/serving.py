@@ -15,11 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import mlflow.pyfunc
+import pandas as pd  # loaded by mlflow anyway
 
 
 def _as_sequences(model_input: Any) -> list[str]:
-    import pandas as pd
-
     if isinstance(model_input, pd.DataFrame):
         column = "sequence" if "sequence" in model_input.columns else model_input.columns[0]
         return [str(s) for s in model_input[column]]
@@ -80,9 +79,12 @@ class DnaSequenceClassifier(mlflow.pyfunc.PythonModel):
             trust_remote_code=meta.get("trust_remote_code", False),
             revision=None if local_base else meta.get("base_revision"))
 
-    def predict(self, context: Any, model_input: Any, params: dict[str, Any] | None = None):
-        import pandas as pd
-
+    # MLflow reads predict's type hints as the input schema: `Any` (or no hint) makes it warn at
+    # every class definition and log_model, while a DataFrame hint is taken as "no schema from
+    # hints", so the signature logged with the model (hpo.promotion: one string column) applies,
+    # and the loaded model hands predict a DataFrame whatever the caller passed.
+    def predict(self, context: Any, model_input: pd.DataFrame,
+                params: dict[str, Any] | None = None) -> pd.DataFrame:
         sequences = [s.upper().replace("U", "T") for s in _as_sequences(model_input)]
         probs = predict_probabilities(self.tokenizer, self.model, sequences, self.max_length,
                                       int((params or {}).get("batch_size", 64)))

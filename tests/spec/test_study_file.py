@@ -188,3 +188,19 @@ def test_shipped_studies_are_valid():
     for path in studies:
         spec = load_study_spec(path)
         assert spec.name
+
+
+@pytest.mark.parametrize("study_section, noted", [
+    ("study: {n_trials: 8}", True),  # TPE's default: 10 random start-up trials
+    ("study: {n_trials: 10, sampler: {name: gp}}", True),
+    ("study: {n_trials: 11}", False),
+    ("study: {n_trials: 8, sampler: {name: tpe, options: {n_startup_trials: 10}}}", False),
+    ("study: {n_trials: 8, sampler: {name: random}}", False),
+    ("study: {n_trials: null, timeout: 600}", False),
+])
+def test_validate_notes_a_budget_that_ends_in_the_samplers_random_start_up(
+        study_dir, capsys, study_section, noted):
+    assert main(["validate", str(write(study_dir, with_section(study_section + "\n")))]) == 0
+    printed = capsys.readouterr().out
+    assert ("this study is a random search" in printed) == noted
+    yaml.safe_load(printed)  # the note is a comment: the output is still the resolved YAML
