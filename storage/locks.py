@@ -9,7 +9,7 @@ lock, so each backend gets the lock it already offers:
   killed worker, a server restart) ends its transaction; ``idle_in_transaction_session_timeout``
   bounds how long a silent holder (a machine that vanished mid-lock) can block the others.
 - SQLite and journal files: ``flock`` on a file beside the database or journal; the kernel
-  releases it when the holder dies. (Linux NFS clients map ``flock`` to POSIX byte-range locks,
+  releases it when the holder dies. (Also around creating a new SQLite file's tables.) (Linux NFS clients map ``flock`` to POSIX byte-range locks,
   which NFS carries, so this also holds for a journal on a shared file system.)
 - Anything else (an in-memory store): a lock within this process.
 
@@ -139,9 +139,18 @@ def study_lock(url: str, study_name: str) -> StudyLock:
 
 def schema_lock(url: str) -> contextlib.AbstractContextManager:
     """A lock around creating Optuna's tables: workers that start together on an empty database
-    would otherwise race in ``CREATE TABLE`` and in stamping the schema version."""
-    if storage_kind(url) != "postgresql":
-        return contextlib.nullcontext()  # one writer per SQLite file; journals have no schema
+    would otherwise race in ``CREATE TABLE`` and in stamping the schema version. SQLite needs it
+    too: one process writes trials, but `hpo status` run while the first `hpo run` starts (or a
+    test polling the study) opens the same new file, and whoever loses the race fails with
+    "table studies already exists" or "UNIQUE constraint failed: alembic_version"."""
+    kind = storage_kind(url)
+    if kind == "sqlite":
+        path = local_path(url)
+        if path is None:
+            return contextlib.nullcontext()  # in memory: this process alone
+        return FileLock(path.with_name(f"{path.name}.schema.lock"))()
+    if kind != "postgresql":
+        return contextlib.nullcontext()  # journals have no schema
     lock = PostgresAdvisoryLock(url, "optuna-schema")
 
     @contextlib.contextmanager

@@ -17,6 +17,7 @@ from optuna.trial import TrialState
 
 from hpo.cli import main
 from hpo.spec import load_study_spec
+from storage import make_optuna_storage
 
 from .conftest import write_study
 
@@ -41,7 +42,10 @@ def wait_for_running_trial(spec, number: int, timeout: float = 240) -> None:
     while time.monotonic() < deadline:
         if (spec.output_dir / "optuna.db").exists():
             try:
-                study = optuna.load_study(study_name=spec.name, storage=spec.optuna_storage_url)
+                # Through dnahpo's storage, as `hpo status` would: it waits while the starting
+                # run creates the tables (a bare URL here once raced it, and failed the test).
+                study = optuna.load_study(study_name=spec.name,
+                                          storage=make_optuna_storage(spec.optuna_storage_url))
             except KeyError:  # the database exists, the study not yet
                 study = None
             trials = study.get_trials(deepcopy=False) if study else []
