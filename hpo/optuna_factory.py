@@ -71,26 +71,17 @@ def build_sampler(name: str, seed: int | None, options: Mapping[str, Any],
     return cls(**kwargs)
 
 
-def startup_trials(name: str, options: Mapping[str, Any]) -> int | None:
-    """How many trials the sampler draws at random before its model is used (Optuna's
-    ``n_startup_trials``, the study file's or the installed default); None if it has no such
-    phase (random, QMC and grid never model; CMA-ES's ``n_startup_trials`` counts differently)."""
-    if name not in ("tpe", "gp"):
-        return None
-    if "n_startup_trials" in options:
-        return int(options["n_startup_trials"])
-    parameter = inspect.signature(_SAMPLERS[name].__init__).parameters.get("n_startup_trials")
-    return None if parameter is None else int(parameter.default)
-
-
 def random_phase_note(name: str, options: Mapping[str, Any], n_trials: int | None) -> str | None:
     """A note when the study's budget ends before a model-based sampler's random start-up phase
-    does: such a study is a random search under another name. Only for the installed default:
-    a study file that sets n_startup_trials has made that choice knowingly."""
-    startup = startup_trials(name, options)
-    if (startup is None or "n_startup_trials" in options or n_trials is None
-            or n_trials > startup):
+    (TPE's and GP's ``n_startup_trials``) does: such a study is a random search under another
+    name. Only for the installed default: a study file that sets n_startup_trials has made that
+    choice knowingly. (Random, QMC and grid never model; CMA-ES counts its start-up differently.)"""
+    if name not in ("tpe", "gp") or "n_startup_trials" in options or n_trials is None:
         return None
+    parameter = inspect.signature(_SAMPLERS[name].__init__).parameters.get("n_startup_trials")
+    if parameter is None or n_trials > parameter.default:
+        return None
+    startup = parameter.default
     return (f"sampler {name!r} draws its first {startup} trials at random (n_startup_trials) and "
             f"study.n_trials is {n_trials}, so this study is a random search. For {name} to "
             f"use what it learns, raise study.n_trials above {startup} or set "

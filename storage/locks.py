@@ -9,12 +9,14 @@ lock, so each backend gets the lock it already offers:
   killed worker, a server restart) ends its transaction; ``idle_in_transaction_session_timeout``
   bounds how long a silent holder (a machine that vanished mid-lock) can block the others.
 - SQLite and journal files: ``flock`` on a file beside the database or journal; the kernel
-  releases it when the holder dies. (Also around creating a new SQLite file's tables.) (Linux NFS clients map ``flock`` to POSIX byte-range locks,
+  releases it when the holder dies. (Linux NFS clients map ``flock`` to POSIX byte-range locks,
   which NFS carries, so this also holds for a journal on a shared file system.)
 - Anything else (an in-memory store): a lock within this process.
 
 The same locks serialise a study's set-up (creating the study, its MLflow parent run, the
 baseline trial), so workers that start together create each thing once.
+``schema_lock`` guards creating Optuna's tables in a new database the same way (an advisory lock
+on PostgreSQL, ``flock`` beside a SQLite file).
 """
 from __future__ import annotations
 
